@@ -1,0 +1,146 @@
+"""Import a submission's definitions from its code cells into a fresh module.
+
+Kept from every code cell: imports, function and class definitions, and simple constant
+assignments (``N_EPOCHS = 40``, ``WEIGHTS = "model.pt"``, ``Relu = ReLU``).  Everything
+else (demo calls, training loops, plots, prints) is skipped.  IPython magics and shell
+lines (``%matplotlib inline``, ``!pip install``) are dropped.  Each cell is executed on its
+own: a cell that fails is recorded with its number and error and the rest still imports.
+"""
+from __future__ import annotations
+
+import ast
+import linecache
+import traceback
+import types
+from dataclasses import dataclass, field
+
+import nbformat
+
+@dataclass
+class CellError:
+    """A code cell that could not be imported: its number (1-based, code cells only) and error."""
+
+    cell: int
+    error: str
+
+    def __str__(self) -> str:
+        return f"ячейка {self.cell}: {self.error}"
+
+
+@dataclass
+class Definitions:
+    """The importable part of a notebook: the kept source per cell and each name's source."""
+
+    cells: list[tuple[int, str]] = field(default_factory=list)  # (code-cell number, source)
+    sources: dict[str, str] = field(default_factory=dict)      # top-level name -> its source
+    errors: list[CellError] = field(default_factory=list)
+
+
+def _strip_ipython(source: str) -> str:
+    """Drop magics (%, %%) and shell lines (!) so plain Python remains."""
+    if source.lstrip().startswith("%%"):
+        return ""  # a cell magic (%%time, %%capture...): its body is not plain Python
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            lines.append("")  # keep line numbers
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _is_simple_value(node: ast.AST) -> bool:
+    """A literal, a name or a dotted name (an alias): nothing that runs code."""
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return all(isinstance(n, (ast.Name, ast.Attribute, ast.Load)) for n in ast.walk(node))
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def _keep(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) for t in node.targets) and _is_simple_value(node.value)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.value is not None and _is_simple_value(node.value)
+    if isinstance(node, ast.Try):  # try: import torch / except ImportError: ...
+        body = node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
+        return all(_keep(s) or isinstance(s, ast.Pass) for s in body)
+    return False
+
+
+def _names(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    return []
+
+
+def definitions(nb: nbformat.NotebookNode) -> Definitions:
+    """Select the importable statements of every code cell.
+
+    nb: a notebook (nbformat v4).  Returns Definitions; syntax errors are recorded per cell.
+    """
+    result = Definitions()
+    number = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        number += 1
+        source = _strip_ipython(cell.get("source", ""))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            result.errors.append(CellError(number, f"SyntaxError: {exc.msg} (строка {exc.lineno})"))
+            continue
+        kept = [node for node in tree.body if _keep(node)]
+        if not kept:
+            continue
+        lines = source.splitlines()
+        for node in kept:
+            for name in _names(node):
+                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                result.sources[name] = "\n".join(lines[start - 1:node.end_lineno])
+        result.cells.append((number, _source_of(kept, lines)))
+    return result
+
+
+def _source_of(nodes: list[ast.stmt], lines: list[str]) -> str:
+    """The original text of the kept statements, blank lines elsewhere (line numbers stay right)."""
+    out = [""] * len(lines)
+    for node in nodes:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        for i in range(start - 1, node.end_lineno):
+            out[i] = lines[i]
+    return "\n".join(out)
+
+
+def load_module(defs: Definitions, name: str = "submission") -> types.ModuleType:
+    """Execute the kept statements cell by cell in a fresh module.
+
+    Errors are appended to ``defs.errors``; the cells after a failing one still run.
+    Tracebacks name the cell as ``<ячейка N>``.
+    """
+    module = types.ModuleType(name)
+    module.__dict__["__builtins__"] = __builtins__
+    for number, source in defs.cells:
+        filename = f"<ячейка {number}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            code = compile(source, filename, "exec")
+            exec(code, module.__dict__)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from a student cell
+            if isinstance(exc, (KeyboardInterrupt,)):
+                raise
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = next((f"строка {f.lineno}" for f in reversed(tb) if f.filename == filename), "")
+            defs.errors.append(CellError(number, f"{type(exc).__name__}: {exc} {where}".strip()))
+    return module

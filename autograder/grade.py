@@ -1,0 +1,211 @@
+"""The grading path: read -> recognise -> execute -> import -> score -> result.
+
+``grade_notebook`` grades one submission and never raises for what the submission is or does;
+``grade_all`` grades many in parallel and writes every result as soon as it is ready.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import Assignment, Course
+from .execute import execute
+from .scoring import run_rubric
+
+SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One notebook to grade and the student it belongs to."""
+
+    student: str
+    path: Path
+
+
+def discover(paths: list[Path]) -> list[Target]:
+    """Notebooks to grade.
+
+    A notebook path: the student is its folder's name.  A folder: each notebook directly in it
+    is a student named after the file, and each sub-folder is a student (``CLASS/<student>/*.ipynb``).
+    """
+    found: list[Target] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_file():
+            found.append(Target(path.resolve().parent.name, path))
+            continue
+        for child in sorted(path.iterdir()):
+            if child.name in SKIP_DIRS or child.name.startswith("."):
+                continue
+            if child.is_file() and child.suffix == ".ipynb":
+                found.append(Target(child.stem, child))
+            elif child.is_dir():
+                for nb in sorted(child.rglob("*.ipynb")):
+                    if not SKIP_DIRS.intersection(nb.parts):
+                        found.append(Target(child.name, nb))
+    return found
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
+    """Parse and validate; returns (notebook or None, problems for the student)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [f"файл не читается: {exc}"]
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return None, [f"файл не является корректным JSON-ноутбуком (.ipynb): {exc}"]
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        version = data.get("nbformat") if isinstance(data, dict) else None
+        return None, [f"неподдерживаемая версия формата ноутбука nbformat={version!r}: нужен nbformat 4 "
+                      "(сохраните ноутбук в Jupyter или Colab)"]
+    try:
+        _, data = nbformat.validator.normalize(data, strip_invalid_metadata=True)
+        nb = nbformat.from_dict(data)
+        nbformat.validate(nb)
+    except Exception as exc:
+        if not isinstance(data.get("cells"), list):
+            return None, [f"ноутбук повреждён: {str(exc)[:300]}"]
+        nb = nbformat.from_dict(data)  # lenient: grade what can be read, report the problem
+        return nb, [f"ноутбук не прошёл проверку формата (оценён как есть): {str(exc).splitlines()[0][:200]}"]
+    for cell in nb.cells:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return nb, []
+
+
+def recognise(nb: nbformat.NotebookNode | None, path: Path, course: Course) -> Assignment | None:
+    """The assignment from notebook metadata, else from the file name."""
+    ids = course.assignments
+    if nb is not None:
+        meta = nb.metadata.get("autograder", {})
+        aid = meta.get("assignment") if isinstance(meta, dict) else None
+        if aid in ids:
+            return ids[aid]
+    stem = path.stem.lower()
+    if stem in ids:
+        return ids[stem]
+    matches = [a for a in ids if stem.startswith(a) or a.split("_", 1)[0] == stem.split("_", 1)[0]]
+    return ids[matches[0]] if len(matches) == 1 else None
+
+
+def _zero_tests(assignment: Assignment, reason: str, cache: dict) -> list[dict]:
+    """Every rubric test at zero, with the reason (used when the notebook cannot be graded)."""
+    if assignment.id not in cache:
+        with tempfile.TemporaryDirectory(prefix="ag-collect-") as tmp:
+            cache[assignment.id] = run_rubric(assignment, None, Path(tmp), collect_only=True).tests
+    return [{**t, "score": 0.0, "status": "failed", "output": reason} for t in cache[assignment.id]]
+
+
+def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only: bool = False,
+                   data_dir: Path | None = None, _collect_cache: dict | None = None) -> dict:
+    """Grade one submission; writes ``out_dir/<student>/<assignment>/`` and returns the result."""
+    cache = _collect_cache if _collect_cache is not None else {}
+    nb, problems = read_notebook(target.path)
+    assignment = recognise(nb, target.path, course)
+    result = {
+        "student": target.student,
+        "assignment": assignment.id if assignment else None,
+        "notebook": str(target.path),
+        "score": 0.0,
+        "max_score": 0.0,
+        "status": "graded",
+        "errors": list(problems),
+        "execution": {},
+        "import_errors": [],
+        "tests": [],
+    }
+    dest = out_dir / target.student / (assignment.id if assignment else target.path.stem)
+    dest.mkdir(parents=True, exist_ok=True)
+    if assignment is None:
+        result["status"] = "ungraded"
+        result["errors"].append(
+            "не удалось определить задание: в метаданных ноутбука нет autograder.assignment и имя файла "
+            f"не совпадает ни с одним заданием ({', '.join(course.assignments)})")
+        return _finish(result, dest)
+    if nb is None:
+        result["status"] = "ungraded"
+        result["tests"] = _zero_tests(assignment, "Ноутбук не оценён: " + problems[0], cache)
+        return _finish(result, dest)
+
+    work = Path(tempfile.mkdtemp(prefix="ag-"))
+    try:
+        _copy_neighbours(target.path, work)
+        run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout)
+        result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out}
+        if run.notebook is not None:
+            nbformat.write(run.notebook, dest / "executed.ipynb")
+        graded = work / "_submission.ipynb"
+        nbformat.write(nb, graded)
+        rubric = run_rubric(assignment, graded, work, public_only=public_only,
+                            data_dir=data_dir or course.data_dir())
+        result["import_errors"] = rubric.import_errors
+        result["rubric_seconds"] = round(rubric.seconds, 2)
+        if rubric.error:
+            result["status"] = "error"
+            result["errors"].append(rubric.error)
+            result["tests"] = []
+        else:
+            result["tests"] = rubric.tests
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return _finish(result, dest)
+
+
+def _copy_neighbours(notebook: Path, work: Path, limit: int = 200 * 2**20) -> None:
+    """Copy the files beside the notebook (saved weights, data the student ships) into scratch."""
+    total = 0
+    for f in sorted(notebook.parent.iterdir()):
+        if f.is_file() and not f.is_symlink() and f.suffix != ".ipynb":
+            total += f.stat().st_size
+            if total > limit:
+                break
+            shutil.copy2(f, work / f.name)
+
+
+def _finish(result: dict, dest: Path) -> dict:
+    tests = result["tests"]
+    result["max_score"] = float(sum(t["max_score"] for t in tests if t["status"] != "skipped"))
+    result["score"] = float(sum(t["score"] for t in tests))
+    (dest / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return result
+
+
+def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int = 1,
+              public_only: bool = False, data_dir: Path | None = None, progress: bool = True) -> list[dict]:
+    """Grade every target, ``jobs`` at a time; results come back in the order of ``targets``."""
+    from tqdm import tqdm
+
+    cache: dict = {}
+    results: dict[int, dict] = {}
+    bar = tqdm(total=len(targets), unit="nb", disable=not progress, desc="grading", dynamic_ncols=True)
+    failed = 0
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {
+            pool.submit(grade_notebook, t, course, out_dir, public_only=public_only,
+                        data_dir=data_dir, _collect_cache=cache): i
+            for i, t in enumerate(targets)
+        }
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # a bug of ours: never lose the other students
+                t = targets[i]
+                results[i] = {"student": t.student, "assignment": None, "notebook": str(t.path),
+                              "score": 0.0, "max_score": 0.0, "status": "error",
+                              "errors": [f"internal grader error: {type(exc).__name__}: {exc}"], "tests": []}
+            if results[i]["status"] != "graded":
+                failed += 1
+            bar.set_postfix(failed=failed)
+            bar.update()
+    bar.close()
+    return [results[i] for i in range(len(targets))]

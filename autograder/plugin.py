@@ -1,0 +1,211 @@
+"""The pytest plugin that turns grading tests into a scored rubric.
+
+Markers (next to each test, so the rubric is readable in the test module):
+- ``@pytest.mark.points(2)``: the test is worth 2 points (required on every grading test);
+- ``@pytest.mark.hidden``: only the instructor's grading run has it (default: public);
+- ``@pytest.mark.task("1.2 Linear")``: the task it belongs to (for ``check("Linear")``).
+
+The ``submission`` fixture gives the student's definitions (see ``autograder.submission``).
+Each finished test is appended as one JSON line to ``--ag-results`` with Gradescope's
+test fields (name, score, max_score, status, output) and a few of our own.
+"""
+from __future__ import annotations
+
+import json
+import re
+import traceback
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+SUBMISSION_KEY = pytest.StashKey[object]()
+#: how many Hypothesis examples a grading test tries (enough to catch shape bugs, grades in seconds)
+MAX_EXAMPLES = 25
+
+settings.register_profile(
+    "grading",
+    derandomize=True,
+    database=None,
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder")
+    group.addoption("--submission", help="notebook (.ipynb) whose definitions are graded")
+    group.addoption("--ag-results", help="write one JSON line per graded test here")
+    group.addoption("--ag-public-only", action="store_true", help="deselect @hidden tests")
+    group.addoption("--ag-data", help="folder with the data sets the grading tests read (e.g. CIFAR-10)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): points the grading test is worth")
+    config.addinivalue_line("markers", "hidden: only in the instructor's grading run")
+    config.addinivalue_line("markers", "task(name): the assignment task the test belongs to")
+    settings.load_profile("grading")
+    config._ag_out = None
+    path = config.getoption("--ag-results", None)
+    if path:
+        config._ag_out = open(path, "a", encoding="utf-8")
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_ag_out", None):
+        config._ag_out.close()
+
+
+def _emit(config, record: dict) -> None:
+    out = getattr(config, "_ag_out", None)
+    if out is not None:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def points_of(item) -> float:
+    marker = item.get_closest_marker("points")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a grading test needs @pytest.mark.points(n)")
+    return float(marker.args[0])
+
+
+def test_info(item) -> dict:
+    """Rubric fields of a collected test: name, task, description, points, visibility."""
+    task = item.get_closest_marker("task")
+    doc = (getattr(item, "function", None).__doc__ or "").strip() if hasattr(item, "function") else ""
+    hidden = item.get_closest_marker("hidden") is not None
+    return {
+        "name": item.name,
+        "task": task.args[0] if task and task.args else "",
+        "description": doc.splitlines()[0] if doc else "",
+        "max_score": points_of(item),
+        "hidden": hidden,
+        "visibility": "after_published" if hidden else "visible",
+    }
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if config.getoption("--ag-public-only", False):
+        kept = [i for i in items if i.get_closest_marker("hidden") is None]
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+    for item in items:
+        info = test_info(item)
+        item.stash[_INFO] = info
+        _emit(config, {"kind": "collected", **info})
+
+
+_INFO = pytest.StashKey[dict]()
+_STUDENT_FILE = re.compile(r"^<ячейка \d+>$")
+
+
+@pytest.fixture(scope="session")
+def submission(request):
+    """The student's definitions; built once per grading run."""
+    config = request.config
+    if SUBMISSION_KEY in config.stash:
+        return config.stash[SUBMISSION_KEY]
+    path = config.getoption("--submission")
+    if not path:
+        raise pytest.UsageError("no submission: pass --submission NOTEBOOK")
+    import nbformat
+
+    from .submission import Submission
+
+    nb = nbformat.read(path, as_version=4)
+    sub = Submission.from_notebook(nb)
+    _emit(config, {"kind": "import_errors", "errors": [str(e) for e in sub.import_errors]})
+    config.stash[SUBMISSION_KEY] = sub
+    return sub
+
+
+@pytest.fixture(scope="session")
+def submission_dir(request):
+    """The folder the submitted notebook came from (files it names, e.g. saved weights), or None."""
+    from pathlib import Path
+
+    path = request.config.getoption("--submission")
+    return Path(path).resolve().parent if path else None
+
+
+@pytest.fixture(scope="session")
+def data_dir(request):
+    """The instructor's data folder (``autograder grade --data DIR``), or None when not given."""
+    from pathlib import Path
+
+    path = request.config.getoption("--ag-data")
+    return Path(path) if path else None
+
+
+def explain(excinfo) -> str:
+    """A failure message a student understands: our assertion text, or their own exception."""
+    exc = excinfo.value
+    notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip() or "Проверка не пройдена."
+    elif excinfo.typename == "Failed" and "Timeout" in str(exc):
+        text = ("Превышено время выполнения теста: возможно, в вашем коде бесконечный цикл "
+                "или слишком медленная реализация.")
+    else:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if _STUDENT_FILE.match(f.filename)]
+        where = ""
+        if frames:
+            f = frames[-1]
+            where = f" ({f.filename}, строка {f.lineno}, в {f.name}: {(f.line or '').strip()})"
+        if isinstance(exc, NotImplementedError):
+            text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
+        else:
+            text = f"Ваш код завершился с ошибкой {type(exc).__name__}: {exc}{where}"
+    example = [n for n in notes if n.startswith(("Falsifying", "Failing test case"))]
+    if example:
+        lines = example[-1].splitlines()[1:-1]
+        body = "\n".join(line for line in lines if not line.strip().startswith("submission="))
+        text += "\nНаименьший вход, на котором проверка не проходит:\n" + body
+    return text
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and report.failed:
+        report.user_properties.append(("ag_message", explain(call.excinfo)))
+
+
+class _Recorder:
+    """Collects the three phase reports of a test and emits one record at teardown."""
+
+    def __init__(self, config):
+        self.config = config
+        self.state: dict[str, dict] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report):
+        rec = self.state.setdefault(report.nodeid, {"status": "passed", "output": ""})
+        message = dict(report.user_properties).get("ag_message")
+        if report.failed and rec["status"] != "failed":
+            rec["status"] = "failed"
+            rec["output"] = message or report.longreprtext[-2000:]
+        elif report.skipped and rec["status"] == "passed":
+            rec["status"] = "skipped"
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            rec["output"] = reason.removeprefix("Skipped: ")
+        if report.when == "teardown":
+            self.finish(report.nodeid)
+
+    def finish(self, nodeid):
+        rec = self.state.pop(nodeid)
+        item = self.items.get(nodeid)
+        info = dict(item.stash[_INFO]) if item is not None else {"name": nodeid, "max_score": 0}
+        score = info["max_score"] if rec["status"] == "passed" else 0.0
+        _emit(self.config, {"kind": "test", **info, "score": score, **rec})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        self.items = {i.nodeid: i for i in items}
+
+
+def pytest_sessionstart(session):
+    session.config.pluginmanager.register(_Recorder(session.config), "autograder-recorder")

@@ -1,0 +1,34 @@
+"""The small library that grading tests are written with.
+
+Grading tests (``tests/grading/<assignment>.py``) import everything from here::
+
+    from autograder.testing import assert_close, assert_shape, numeric_gradient, arrays, batch_sizes
+
+Nothing here imports or touches student code: a test passes plain data (arrays, numbers,
+lists) to the objects it gets from the ``submission`` fixture and compares what comes back.
+"""
+from .asserts import as_array, assert_close, assert_shape, assert_finite, assert_no_loops
+from .gradcheck import (
+    numeric_gradient,
+    numeric_gradient_array,
+    numeric_gradient_attr,
+    rel_error,
+)
+from .strategies import arrays, batch_sizes, feature_counts, seeds, well_conditioned
+
+__all__ = [
+    "as_array",
+    "assert_close",
+    "assert_shape",
+    "assert_finite",
+    "assert_no_loops",
+    "numeric_gradient",
+    "numeric_gradient_array",
+    "numeric_gradient_attr",
+    "rel_error",
+    "arrays",
+    "batch_sizes",
+    "feature_counts",
+    "seeds",
+    "well_conditioned",
+]
