@@ -126,21 +126,45 @@ def _source_of(nodes: list[ast.stmt], lines: list[str]) -> str:
 def load_module(defs: Definitions, name: str = "submission") -> types.ModuleType:
     """Execute the kept statements cell by cell in a fresh module.
 
-    Errors are appended to ``defs.errors``; the cells after a failing one still run.
-    Tracebacks name the cell as ``<ячейка N>``.
+    A cell that fails with NameError is retried after the others (a student who moved a cell
+    above the one it depends on is graded the same).  Errors that remain are appended to
+    ``defs.errors``; the cells after a failing one still run.  Tracebacks name the cell as
+    ``<ячейка N>``.
     """
     module = types.ModuleType(name)
     module.__dict__["__builtins__"] = __builtins__
-    for number, source in defs.cells:
+    pending = list(defs.cells)
+    failures: dict[int, BaseException] = {}
+    while pending:
+        retry = []
+        for number, source in pending:
+            exc = _run_cell(module, number, source)
+            if exc is None:
+                failures.pop(number, None)
+            else:
+                failures[number] = exc
+                if isinstance(exc, NameError):
+                    retry.append((number, source))
+        if len(retry) == len(pending):
+            break  # no progress
+        pending = retry
+    for number in sorted(failures):
+        exc = failures[number]
+        tb = traceback.extract_tb(exc.__traceback__)
         filename = f"<ячейка {number}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        try:
-            code = compile(source, filename, "exec")
-            exec(code, module.__dict__)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from a student cell
-            if isinstance(exc, (KeyboardInterrupt,)):
-                raise
-            tb = traceback.extract_tb(exc.__traceback__)
-            where = next((f"строка {f.lineno}" for f in reversed(tb) if f.filename == filename), "")
-            defs.errors.append(CellError(number, f"{type(exc).__name__}: {exc} {where}".strip()))
+        where = next((f"строка {f.lineno}" for f in reversed(tb) if f.filename == filename), "")
+        defs.errors.append(CellError(number, f"{type(exc).__name__}: {exc} {where}".strip()))
+    defs.errors.sort(key=lambda e: e.cell)
     return module
+
+
+def _run_cell(module: types.ModuleType, number: int, source: str) -> BaseException | None:
+    filename = f"<ячейка {number}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        exec(compile(source, filename, "exec"), module.__dict__)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from a student cell is an error too
+        return exc
+    return None

@@ -16,6 +16,7 @@ import nbformat
 
 from .course import Assignment, Course
 from .execute import execute
+from .protect import restore_protected
 from .scoring import run_rubric
 
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
@@ -136,6 +137,8 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         result["tests"] = _zero_tests(assignment, "Ноутбук не оценён: " + problems[0], cache)
         return _finish(result, dest)
 
+    nb, notes = restore_protected(nb, assignment)
+    result["errors"] += notes
     work = Path(tempfile.mkdtemp(prefix="ag-"))
     try:
         _copy_neighbours(target.path, work)

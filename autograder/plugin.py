@@ -39,6 +39,12 @@ def pytest_addoption(parser):
     group.addoption("--ag-results", help="write one JSON line per graded test here")
     group.addoption("--ag-public-only", action="store_true", help="deselect @hidden tests")
     group.addoption("--ag-data", help="folder with the data sets the grading tests read (e.g. CIFAR-10)")
+    group.addoption("--ag-sandbox", default="auto", help="off|auto|required: isolation of the submission's worker")
+    group.addoption("--ag-isolation", help="isolation already resolved by the grader (skips probing)")
+    group.addoption("--ag-limits", help="JSON of autograder.sandbox.Limits for the worker")
+    group.addoption("--ag-scratch", help="the submission's scratch folder (the worker's writable folder)")
+    group.addoption("--ag-inprocess", action="store_true",
+                    help="import the submission into this process (no sandbox; for debugging only)")
 
 
 def pytest_configure(config):
@@ -103,7 +109,11 @@ _STUDENT_FILE = re.compile(r"^<ячейка \d+>$")
 
 @pytest.fixture(scope="session")
 def submission(request):
-    """The student's definitions; built once per grading run."""
+    """The student's definitions; built once per grading run.
+
+    By default they live in a sandboxed worker process (``autograder.remote``) and the object
+    forwards calls to it; ``--ag-inprocess`` imports them into this process (debugging only).
+    """
     config = request.config
     if SUBMISSION_KEY in config.stash:
         return config.stash[SUBMISSION_KEY]
@@ -112,12 +122,42 @@ def submission(request):
         raise pytest.UsageError("no submission: pass --submission NOTEBOOK")
     import nbformat
 
-    from .submission import Submission
-
     nb = nbformat.read(path, as_version=4)
-    sub = Submission.from_notebook(nb)
-    _emit(config, {"kind": "import_errors", "errors": [str(e) for e in sub.import_errors]})
+    if config.getoption("--ag-inprocess", False):
+        from .submission import Submission
+
+        sub = Submission.from_notebook(nb)
+    else:
+        sub = _remote_submission(request, nb)
+    _emit(config, {"kind": "import_errors", "errors": [str(e) for e in sub.import_errors],
+                   "isolation": getattr(sub, "isolation", "none")})
     config.stash[SUBMISSION_KEY] = sub
+    return sub
+
+
+def _remote_submission(request, nb):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from . import sandbox
+    from .remote import RemoteSubmission
+
+    config = request.config
+    isolation = config.getoption("--ag-isolation") or sandbox.probe(config.getoption("--ag-sandbox") or "auto")
+    limits = sandbox.Limits(**json.loads(config.getoption("--ag-limits") or "{}"))
+    scratch = config.getoption("--ag-scratch")
+    if not scratch:
+        scratch = tempfile.mkdtemp(prefix="ag-scratch-")
+        request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    try:
+        timeout = float(config.getini("timeout") or 0) or 60.0
+    except (ValueError, KeyError):
+        timeout = 60.0
+    data = config.getoption("--ag-data", None)
+    sub = RemoteSubmission(nb, Path(scratch), isolation, limits, timeout, ro=[Path(data)] if data else [])
+    request.addfinalizer(sub.close)
+    sub.start()
     return sub
 
 
@@ -126,6 +166,9 @@ def submission_dir(request):
     """The folder the submitted notebook came from (files it names, e.g. saved weights), or None."""
     from pathlib import Path
 
+    scratch = request.config.getoption("--ag-scratch", None)
+    if scratch:
+        return Path(scratch)
     path = request.config.getoption("--submission")
     return Path(path).resolve().parent if path else None
 
@@ -149,7 +192,15 @@ def explain(excinfo) -> str:
         text = ("Превышено время выполнения теста: возможно, в вашем коде бесконечный цикл "
                 "или слишком медленная реализация.")
     else:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if _STUDENT_FILE.match(f.filename)]
+        from .remote import RemoteError
+
+        if isinstance(exc, RemoteError):  # raised in the sandboxed worker: its frames came as data
+            frames = [traceback.FrameSummary(f[0], f[1], f[2], line=f[3]) for f in exc.frames
+                      if _STUDENT_FILE.match(str(f[0]))]
+            name = exc.remote_type
+        else:
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if _STUDENT_FILE.match(f.filename)]
+            name = type(exc).__name__
         where = ""
         if frames:
             f = frames[-1]
@@ -157,7 +208,7 @@ def explain(excinfo) -> str:
         if isinstance(exc, NotImplementedError):
             text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
         else:
-            text = f"Ваш код завершился с ошибкой {type(exc).__name__}: {exc}{where}"
+            text = f"Ваш код завершился с ошибкой {name}: {exc}{where}"
     example = [n for n in notes if n.startswith(("Falsifying", "Failing test case"))]
     if example:
         lines = example[-1].splitlines()[1:-1]

@@ -1,0 +1,218 @@
+"""Generate student notebooks from solution notebooks (nbgrader's markers), check that the
+committed ones are up to date, and write the student bundle.
+
+Markers, as in nbgrader: lines ``### BEGIN SOLUTION`` / ``### END SOLUTION`` in a code cell (inside
+a function body or around the whole cell); the region becomes ``# YOUR CODE HERE`` and
+``raise NotImplementedError()`` at the marker's indent.  In a markdown cell the region becomes
+"*Ваш ответ здесь.*".
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .course import Assignment, Course
+
+BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+MARKDOWN_STUB = "*Ваш ответ здесь.*"
+PROTECTED_TAG = "protected"
+
+
+class MarkerError(ValueError):
+    pass
+
+
+def strip_solutions(source: str, markdown: bool = False) -> tuple[str, list[str]]:
+    """Replace each solution region; returns (student source, the removed solution bodies)."""
+    out, bodies, body, indent = [], [], None, ""
+    for lineno, line in enumerate(source.splitlines(), 1):
+        m = BEGIN.match(line)
+        if m:
+            if body is not None:
+                raise MarkerError(f"line {lineno}: BEGIN SOLUTION inside another solution region")
+            indent, body = m.group(1), []
+            if markdown:
+                out.append(MARKDOWN_STUB)
+            else:
+                out += [indent + STUB[0], indent + STUB[1]]
+            continue
+        if END.match(line):
+            if body is None:
+                raise MarkerError(f"line {lineno}: END SOLUTION without BEGIN SOLUTION")
+            bodies.append("\n".join(body))
+            body = None
+            continue
+        if body is not None:
+            body.append(line)
+        else:
+            out.append(line)
+    if body is not None:
+        raise MarkerError("BEGIN SOLUTION without END SOLUTION")
+    return "\n".join(out), bodies
+
+
+def is_protected(cell) -> bool:
+    return PROTECTED_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def student_notebook(solution: nbformat.NotebookNode, assignment_id: str) -> nbformat.NotebookNode:
+    """The student version of a solution notebook: stubs, no outputs, metadata, same cell ids."""
+    nb = copy.deepcopy(solution)
+    for index, cell in enumerate(nb.cells):
+        try:
+            cell.source, _ = strip_solutions(cell.source, markdown=cell.cell_type == "markdown")
+        except MarkerError as exc:
+            raise MarkerError(f"{assignment_id}: cell {index} ({cell.get('id')}): {exc}") from None
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("execution", None)
+        if is_protected(cell):
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
+    body = json.dumps([[c.get("id"), c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
+    nb.metadata["autograder"] = {
+        "assignment": assignment_id,
+        "version": hashlib.sha256(body.encode()).hexdigest()[:12],
+    }
+    return nb
+
+
+def solution_bodies(solution: nbformat.NotebookNode) -> list[str]:
+    """Every solution region's text (to prove the student copy and the bundle contain none)."""
+    bodies = []
+    for cell in solution.cells:
+        bodies += strip_solutions(cell.source, markdown=cell.cell_type == "markdown")[1]
+    return bodies
+
+
+def dumps(nb: nbformat.NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def _first_difference(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> str:
+    for i, (ca, cb) in enumerate(zip(a.cells, b.cells)):
+        if ca != cb:
+            return f"cell {i} (id {cb.get('id')})"
+    if len(a.cells) != len(b.cells):
+        return f"cell count {len(b.cells)} != {len(a.cells)}"
+    return "notebook metadata"
+
+
+def release(course: Course, check: bool = False) -> list[str]:
+    """Write (or, with check, compare) assignments/<id>.ipynb for every solution; returns problems."""
+    problems = []
+    for a in course.assignments.values():
+        if a.solution is None:
+            continue
+        generated = student_notebook(nbformat.read(a.solution, as_version=4), a.id)
+        target = course.root / "assignments" / f"{a.id}.ipynb"
+        if check:
+            if not target.exists():
+                problems.append(f"{target}: missing (run `autograder release`)")
+            elif target.read_text(encoding="utf-8") != dumps(generated):
+                current = nbformat.read(target, as_version=4)
+                problems.append(f"{target}: differs from the release of {a.solution.name} at "
+                                f"{_first_difference(generated, current)} (run `autograder release`)")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(dumps(generated), encoding="utf-8")
+    return problems
+
+
+# ---------------------------------------------------------------- the student bundle
+
+def public_rubric(source: str) -> str:
+    """The rubric without @hidden tests and without top-level helpers only they used."""
+    tree = ast.parse(source)
+
+    def hidden(node) -> bool:
+        return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and any(
+            "hidden" in ast.unparse(d) for d in node.decorator_list)
+
+    body = [n for n in tree.body if not hidden(n)]
+    while True:  # drop helpers nobody references any more (reference implementations)
+        used = {n.id for node in body for n in ast.walk(node) if isinstance(n, ast.Name)}
+        used |= {n.attr for node in body for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        keep = []
+        for node in body:
+            name = getattr(node, "name", None)
+            if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+                name = node.targets[0].id if len(node.targets) == 1 else None
+            is_test = name is not None and name.startswith(("test_", "Test"))
+            if name and not is_test and name not in used and name != "ASSIGNMENT" and not name.startswith("pytest"):
+                continue
+            keep.append(node)
+        if len(keep) == len(body):
+            break
+        body = keep
+    return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n"
+
+
+def write_bundle(course: Course, dest: Path) -> None:
+    """What students get: notebooks, the autograder package and the public tests, nothing else."""
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    pkg_src = Path(__file__).resolve().parent
+    shutil.copytree(pkg_src, dest / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__", "_course", "*.pyc"))
+    grading = dest / "autograder" / "_course" / "tests" / "grading"
+    grading.mkdir(parents=True)
+    (dest / "assignments").mkdir()
+    for a in course.assignments.values():
+        (grading / a.rubric.name).write_text(public_rubric(a.rubric.read_text(encoding="utf-8")), encoding="utf-8")
+        if a.student is not None:
+            shutil.copy2(a.student, dest / "assignments" / a.student.name)
+            shutil.copy2(a.student, dest / "autograder" / "_course" / a.student.name)
+    pyproject = (course.root / "pyproject.toml").read_text(encoding="utf-8")
+    (dest / "pyproject.toml").write_text(pyproject.replace('readme = "README.md"\n', ""), encoding="utf-8")
+    (dest / "README.md").write_text(BUNDLE_README, encoding="utf-8")
+
+
+BUNDLE_README = """# Задания курса «Нейронные сети с нуля»
+
+Установка (в Jupyter или Colab): `pip install .` в этой папке (в Colab: загрузите папку и
+выполните `!pip install ./<папка>`).
+
+Откройте ноутбук из `assignments/`, заполните места `# YOUR CODE HERE` и проверьте себя прямо
+в ноутбуке:
+
+    from autograder import check
+    check()           # все открытые тесты задания
+    check("Linear")   # только тесты одной задачи
+
+Самопроверка запускает только открытые тесты; итоговая оценка учитывает и скрытые.
+"""
+
+
+def release_command(course: Course, check: bool = False, bundle: str | None = None) -> int:
+    try:
+        problems = release(course, check=check)
+    except MarkerError as exc:
+        print(f"autograder release: {exc}", file=sys.stderr)
+        return 1
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        return 1
+    if bundle:
+        write_bundle(course, Path(bundle))
+        print(f"student bundle written to {bundle}")
+    if not check:
+        print(f"released {sum(a.solution is not None for a in course.assignments.values())} assignment(s) "
+              f"into {course.root / 'assignments'}")
+    else:
+        print("assignments/ is up to date")
+    return 0

@@ -1,0 +1,233 @@
+"""The wire format between the grader and the sandboxed worker: plain data only, never pickle.
+
+A message is ``<u32 header length><JSON header><u32 blob count>(<u64 length><bytes>)*``.
+Values inside the header are JSON with tagged objects:
+
+- ``null``/bools/ints/floats/strings and JSON lists are themselves;
+- ``{"~": "tuple"|"dict"|"set", ...}``; ``{"~": "nd", "b": i}`` a numpy array or scalar saved with
+  ``np.save(allow_pickle=False)`` in blob ``i``; ``{"~": "torch", "b": i, "rg": bool}`` a tensor
+  (rebuilt as a tensor where torch is importable, else an array);
+- ``{"~": "ref", "id": n, "type": "Name"}`` an object that lives in the worker;
+- ``{"~": "cb", "id": n}`` a callable that lives in the grader (the worker calls back);
+- ``{"~": "slice"|"ellipsis"|"dtype"|"type"|"bytes", ...}``.
+
+Whatever arrives is decoded defensively: sizes, nesting depth and types are checked, arrays are
+loaded with ``allow_pickle=False``.  A malformed message raises ``ProtocolError``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+MAX_HEADER = 64 * 2**20
+MAX_BLOB = 1024 * 2**20
+MAX_BLOBS = 100_000
+MAX_DEPTH = 64
+PLAIN_SCALARS = (type(None), bool, int, float, str)
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class Closed(ProtocolError):
+    pass
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def array_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def load_array(data: bytes):
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ProtocolError(f"bad array: {exc}") from None
+
+
+class Encoder:
+    """Encodes a value; ``on_other(obj)`` returns the tag dict for what is not plain data."""
+
+    def __init__(self, on_other, grad_tensors_as_values: bool = False):
+        self.blobs: list[bytes] = []
+        self.on_other = on_other
+        self.grad_values = grad_tensors_as_values
+
+    def blob(self, data: bytes) -> int:
+        self.blobs.append(data)
+        return len(self.blobs) - 1
+
+    def enc(self, v, depth: int = 0):
+        if depth > MAX_DEPTH:
+            raise TypeError("структура данных слишком глубоко вложена")
+        t = type(v)
+        if t in PLAIN_SCALARS:
+            return v
+        if t is list:
+            return [self.enc(x, depth + 1) for x in v]
+        if t is tuple:
+            return {"~": "tuple", "v": [self.enc(x, depth + 1) for x in v]}
+        if t is dict:
+            return {"~": "dict", "k": [self.enc(k, depth + 1) for k in v], "v": [self.enc(x, depth + 1) for x in v.values()]}
+        if t in (set, frozenset):
+            return {"~": "set", "v": [self.enc(x, depth + 1) for x in v]}
+        if t is np.ndarray or (isinstance(v, np.generic) and t.__module__ == "numpy"):
+            if isinstance(v, np.ndarray) and v.dtype.hasobject:
+                return self.on_other(v)
+            return {"~": "nd", "b": self.blob(array_bytes(np.asarray(v))), "scalar": not isinstance(v, np.ndarray)}
+        if t is slice:
+            return {"~": "slice", "v": [self.enc(v.start, depth + 1), self.enc(v.stop, depth + 1), self.enc(v.step, depth + 1)]}
+        if v is Ellipsis:
+            return {"~": "ellipsis"}
+        if t is bytes:
+            return {"~": "bytes", "b": self.blob(v)}
+        if t is np.dtype or (isinstance(v, type) and issubclass(v, np.generic) and v.__module__ == "numpy"):
+            return {"~": "dtype", "v": np.dtype(v).str}
+        if v in (float, int, bool, complex, str):
+            return {"~": "type", "v": v.__name__}
+        torch = _torch()
+        if torch is not None and t in (torch.Tensor, torch.nn.Parameter) and (self.grad_values or not v.requires_grad):
+            data = v.detach().cpu()
+            return {"~": "torch", "b": self.blob(array_bytes(data.numpy())), "rg": bool(v.requires_grad)}
+        return self.on_other(v)
+
+
+class Decoder:
+    def __init__(self, blobs: list[bytes], on_ref, on_cb):
+        self.blobs = blobs
+        self.on_ref, self.on_cb = on_ref, on_cb
+
+    def _blob(self, i):
+        if type(i) is not int or not 0 <= i < len(self.blobs):
+            raise ProtocolError("bad blob index")
+        return self.blobs[i]
+
+    def dec(self, v, depth: int = 0):
+        if depth > MAX_DEPTH + 2:
+            raise ProtocolError("too deep")
+        t = type(v)
+        if t in PLAIN_SCALARS:
+            return v
+        if t is list:
+            return [self.dec(x, depth + 1) for x in v]
+        if t is not dict:
+            raise ProtocolError(f"unexpected {t.__name__}")
+        tag = v.get("~")
+        if tag == "tuple":
+            return tuple(self.dec(x, depth + 1) for x in v["v"])
+        if tag == "dict":
+            keys = [self.dec(k, depth + 1) for k in v["k"]]
+            vals = [self.dec(x, depth + 1) for x in v["v"]]
+            try:
+                return dict(zip(keys, vals))
+            except TypeError:
+                raise ProtocolError("unhashable key") from None
+        if tag == "set":
+            try:
+                return set(self.dec(x, depth + 1) for x in v["v"])
+            except TypeError:
+                raise ProtocolError("unhashable item") from None
+        if tag == "nd":
+            arr = load_array(self._blob(v.get("b")))
+            return arr[()] if v.get("scalar") and arr.ndim == 0 else arr
+        if tag == "torch":
+            arr = load_array(self._blob(v.get("b")))
+            torch = _torch()
+            if torch is None:
+                return arr
+            tensor = torch.from_numpy(arr.copy())
+            if v.get("rg") is True and tensor.is_floating_point():
+                tensor.requires_grad_(True)
+            return tensor
+        if tag == "slice":
+            a, b, c = (self.dec(x, depth + 1) for x in v["v"])
+            return slice(a, b, c)
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "bytes":
+            return bytes(self._blob(v.get("b")))
+        if tag == "dtype":
+            try:
+                dt = np.dtype(str(v["v"]))
+            except TypeError:
+                raise ProtocolError("bad dtype") from None
+            if dt.hasobject:
+                raise ProtocolError("object dtype")
+            return dt
+        if tag == "type":
+            name = v.get("v")
+            if name not in ("float", "int", "bool", "complex", "str"):
+                raise ProtocolError("bad type")
+            return {"float": float, "int": int, "bool": bool, "complex": complex, "str": str}[name]
+        if tag == "ref":
+            return self.on_ref(v)
+        if tag == "cb":
+            return self.on_cb(v)
+        raise ProtocolError(f"unknown tag {tag!r}")
+
+
+# --------------------------------------------------------------------------- framing
+
+def write_message(fd: int, header: dict, blobs: list[bytes]) -> None:
+    head = json.dumps(header, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    parts = [struct.pack("<I", len(head)), head, struct.pack("<I", len(blobs))]
+    for b in blobs:
+        parts += [struct.pack("<Q", len(b)), b]
+    data = b"".join(parts)
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class Reader:
+    """Reads framed messages from a file descriptor; ``wait(deadline)`` is given by the caller."""
+
+    def __init__(self, fd: int, wait=None):
+        self.fd = fd
+        self.wait = wait  # callable(): blocks until readable or raises
+
+    def _exact(self, n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            if self.wait is not None:
+                self.wait()
+            chunk = os.read(self.fd, min(n - got, 1 << 20))
+            if not chunk:
+                raise Closed("channel closed")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def read(self) -> tuple[dict, list[bytes]]:
+        (n,) = struct.unpack("<I", self._exact(4))
+        if n > MAX_HEADER:
+            raise ProtocolError("header too large")
+        try:
+            header = json.loads(self._exact(n).decode("utf-8"))
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"bad header: {type(exc).__name__}") from None
+        if type(header) is not dict:
+            raise ProtocolError("header is not an object")
+        (count,) = struct.unpack("<I", self._exact(4))
+        if count > MAX_BLOBS:
+            raise ProtocolError("too many blobs")
+        blobs, total = [], 0
+        for _ in range(count):
+            (size,) = struct.unpack("<Q", self._exact(8))
+            total += size
+            if size > MAX_BLOB or total > MAX_BLOB:
+                raise ProtocolError("message too large")
+            blobs.append(self._exact(size))
+        return header, blobs

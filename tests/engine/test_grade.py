@@ -1,0 +1,103 @@
+"""The grading path end to end on the tiny course: scores, bad input, limits, determinism."""
+import json
+import shutil
+
+import nbformat
+import psutil
+import pytest
+
+from autograder.cli import main
+from autograder.grade import Target, discover, grade_all, grade_notebook
+
+from .tiny import notebook
+
+pytestmark = pytest.mark.slow
+
+
+def _write(path, nb_or_text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb_or_text, str):
+        path.write_text(nb_or_text, encoding="utf-8")
+    else:
+        nbformat.write(nb_or_text, path)
+    return path
+
+
+def _by_name(result):
+    return {t["name"]: t for t in result["tests"]}
+
+
+def test_solution_full_marks_and_untouched_zero(tiny, tmp_path):
+    a = tiny.assignments["a00_tiny"]
+    sol = grade_notebook(Target("sol", a.solution), tiny, tmp_path)
+    assert (sol["score"], sol["max_score"]) == (4.0, 4.0), sol
+    stub = grade_notebook(Target("stub", a.student), tiny, tmp_path)
+    assert (stub["score"], stub["max_score"]) == (0.0, 4.0)
+    assert all("NotImplementedError" in t["output"] for t in stub["tests"]), stub["tests"]
+    assert (tmp_path / "sol" / "a00_tiny" / "executed.ipynb").exists()
+
+
+def test_failure_message_has_the_smallest_failing_input(tiny, tmp_path):
+    nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    nb.cells[3].source = "def double(x):\n    return 2 * np.asarray(x)[:1]"
+    result = grade_notebook(Target("bug", _write(tmp_path / "bug" / "a00_tiny.ipynb", nb)), tiny, tmp_path / "out")
+    tests = _by_name(result)
+    assert tests["test_double_value"]["status"] == "passed"
+    msg = tests["test_double_shape"]["output"]
+    assert "неверная форма" in msg and "Наименьший вход" in msg and "array(" in msg, msg
+    assert result["score"] == 2.0
+
+
+def test_bad_notebooks_get_a_clear_zero_and_others_are_still_graded(tiny, tmp_path):
+    klass = tmp_path / "class"
+    sol = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    _write(klass / "good" / "a00_tiny.ipynb", sol)
+    _write(klass / "broken" / "a00_tiny.ipynb", '{"cells": [')
+    _write(klass / "old" / "a00_tiny.ipynb", json.dumps({"nbformat": 3, "worksheets": []}))
+    _write(klass / "stranger" / "homework.ipynb", notebook([("code", "x = 1")]))
+    results = {r["student"]: r for r in grade_all(discover([klass]), tiny, tmp_path / "out", jobs=2, progress=False)}
+    assert results["good"]["score"] == 4.0
+    assert results["broken"]["score"] == 0 and "JSON" in results["broken"]["errors"][0]
+    assert results["broken"]["max_score"] == 4.0 and len(results["broken"]["tests"]) == 3
+    assert "nbformat" in results["old"]["errors"][0]
+    assert results["stranger"]["assignment"] is None and "задание" in results["stranger"]["errors"][-1]
+
+
+def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path):
+    nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    nb.cells[4].source = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    nb.cells[5].source += "\n        while True:\n            pass"  # a graded method that hangs
+    nb.cells[5].source = nb.cells[5].source.replace("### BEGIN SOLUTION\n        return self.k * x\n", "")
+    path = _write(tmp_path / "loop" / "a00_tiny.ipynb", nb)
+    before = {p.pid for p in psutil.process_iter()}
+    result = grade_notebook(Target("loop", path), tiny, tmp_path / "out")
+    tests = _by_name(result)
+    assert tests["test_double_value"]["status"] == "passed"
+    assert tests["test_scale"]["status"] == "failed" and "время" in tests["test_scale"]["output"]
+    assert any("остановлена" in e or "остановлен" in e for e in result["execution"]["errors"])
+    leftover = [p for p in psutil.process_iter(["pid", "cmdline"]) if p.pid not in before]
+    leftover = [p for p in leftover if "ipykernel" in " ".join(p.info["cmdline"] or [])]
+    assert leftover == []
+
+
+def test_grading_twice_gives_identical_scores(tiny, tmp_path):
+    nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    nb.cells[3].source = "def double(x):\n    x = np.asarray(x)\n    return 2 * x if x.shape[0] < 4 else x"
+    path = _write(tmp_path / "s" / "a00_tiny.ipynb", nb)
+    runs = [grade_notebook(Target("s", path), tiny, tmp_path / f"out{i}") for i in range(2)]
+    assert runs[0]["tests"] == runs[1]["tests"] and runs[0]["score"] == runs[1]["score"] == 2.0
+
+
+def test_cli_exit_codes_and_gradebook(tiny, tmp_path, capsys):
+    sol = tiny.assignments["a00_tiny"].solution
+    klass = tmp_path / "class"
+    shutil.copy(sol, _write(klass / "ann" / "a00_tiny.ipynb", "").parent / "a00_tiny.ipynb")
+    out = tmp_path / "out"
+    assert main(["--course", str(tiny.root), "grade", str(klass), "--out", str(out), "-q"]) == 0
+    assert "Points 4/4" in capsys.readouterr().out
+    header, row = (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
+    assert header.startswith("student,assignment,score,max_score") and row.startswith("ann,a00_tiny,4,4")
+    assert main(["--course", str(tiny.root), "grade", str(tmp_path / "nowhere")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["grade"])
+    assert exc.value.code == 2
