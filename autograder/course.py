@@ -18,7 +18,9 @@ DEFAULTS = {
     "notebook_timeout": 300,   # seconds the whole notebook may run
     "test_timeout": 60,        # seconds one grading test may run
     "rubric_timeout": 600,     # seconds all grading tests of one submission may run
-    "memory_mb": 2048,         # address-space limit for student code (sandbox)
+    "memory_mb": 2048,         # address-space limit per process of student code (sandbox)
+    "max_processes": 256,      # processes + threads student code may have at once (sandbox)
+    "file_size_mb": 512,       # largest file student code may write (sandbox)
 }
 
 

@@ -1,8 +1,12 @@
-"""Execute a notebook with nbconvert's ExecutePreprocessor, in a child process with a deadline.
+"""Execute a notebook with nbclient (what nbconvert's ExecutePreprocessor wraps), sandboxed, with a deadline.
 
-The child runs ``python -m autograder.execute IN OUT --cell-timeout S``.  The parent waits at most
-``notebook_timeout`` seconds and then kills the child and every process below it (the kernel
-and anything the student started), so a hanging notebook leaves nothing running.
+The child runs ``python -m autograder.execute IN OUT --cell-timeout S`` inside the sandbox
+(``autograder.sandbox``: bubblewrap where it can start, else process isolation with limits), with
+the scratch folder as its only writable place; the kernel it starts is inside the same sandbox.
+The parent waits at most ``notebook_timeout`` seconds and then kills the child and every process
+the sandbox started (the kernel and anything the student started), so nothing keeps running.
+The executed notebook is read back through ``sandbox.read_file_safely`` (no links, size cap): it
+is only shown to the student, never used for the grade.
 """
 from __future__ import annotations
 
@@ -32,21 +36,10 @@ class Execution:
     seconds: float = 0.0
 
 
-def kill_tree(pid: int) -> None:
-    """Kill a process and all its descendants (the kernel starts its own session)."""
-    import psutil
+#: the executed notebook is read back only up to this size
+MAX_EXECUTED_BYTES = 64 * 2**20
 
-    try:
-        parent = psutil.Process(pid)
-        procs = parent.children(recursive=True) + [parent]
-    except psutil.NoSuchProcess:
-        return
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(procs, timeout=5)
+from .sandbox import kill_tree  # noqa: E402  (kept importable from here)
 
 
 def child_env() -> dict:
@@ -77,32 +70,37 @@ def cell_errors(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, notebook_timeout: int) -> Execution:
-    """Run every code cell of ``nb`` with ``workdir`` as the current folder.
+def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, notebook_timeout: int, *,
+            isolation: str = "process", limits=None, ro: list[Path] = ()) -> Execution:
+    """Run every code cell of ``nb`` with ``workdir`` (the scratch folder) as the current folder.
 
+    isolation: from ``sandbox.probe``; limits: ``sandbox.Limits`` (memory, CPU, processes, file size).
     Returns an Execution; never raises for what the notebook does.
     """
+    from . import sandbox
+
+    limits = limits or sandbox.Limits(cpu_s=notebook_timeout)
     workdir.mkdir(parents=True, exist_ok=True)
     src, dst = workdir / "_input.ipynb", workdir / "_executed.ipynb"
-    nbformat.write(nb, src)
+    src.unlink(missing_ok=True)
     dst.unlink(missing_ok=True)
+    nbformat.write(nb, src)
     start = time.monotonic()
     cmd = [sys.executable, "-m", "autograder.execute", str(src), str(dst), "--cell-timeout", str(cell_timeout)]
-    proc = subprocess.Popen(cmd, cwd=workdir, env=child_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    timed_out = False
     try:
-        _, err = proc.communicate(timeout=notebook_timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_tree(proc.pid)
-        _, err = proc.communicate()
+        _, timed_out, err = sandbox.run(cmd, workdir, limits, isolation, timeout=notebook_timeout, ro=ro)
+    except (OSError, sandbox.SandboxUnavailable) as exc:
+        timed_out, err = False, f"sandbox: {exc}".encode()
     result = Execution(notebook=None, timed_out=timed_out, seconds=time.monotonic() - start)
-    if dst.exists():
-        result.notebook = nbformat.read(dst, as_version=4)
-        result.errors = cell_errors(result.notebook)
-        report = result.notebook.metadata.pop("autograder_execution", {})
-        result.errors += report.get("errors", [])
+    data = sandbox.read_file_safely(dst, MAX_EXECUTED_BYTES)
+    if data is not None:
+        try:
+            result.notebook = nbformat.reads(data.decode("utf-8", "replace"), as_version=4)
+            report = result.notebook.metadata.pop("autograder_execution", {})
+            result.errors = cell_errors(result.notebook)
+            result.errors += [str(e)[:500] for e in report.get("errors", [])][:20]
+        except Exception:  # noqa: BLE001 - whatever the sandbox left there is not a notebook
+            result.notebook = None
     if timed_out:
         result.errors.append(f"ноутбук выполнялся дольше {notebook_timeout} с и был остановлен")
     elif result.notebook is None:
@@ -124,8 +122,10 @@ def _size(outs) -> int:
     return total
 
 
-def _make_preprocessor(cell_timeout: int):
-    from nbconvert.preprocessors import ExecutePreprocessor
+def _make_preprocessor(cell_timeout: int, nb: nbformat.NotebookNode, path: str):
+    # nbclient directly (nbconvert's ExecutePreprocessor is a thin wrapper around it, and importing
+    # nbconvert costs ~0.4 s CPU more per notebook: README "Performance")
+    from nbclient import NotebookClient as ExecutePreprocessor
 
     class CappedExecutePreprocessor(ExecutePreprocessor):
         """ExecutePreprocessor that keeps at most MAX_CELL_OUTPUT characters of output per cell."""
@@ -143,6 +143,8 @@ def _make_preprocessor(cell_timeout: int):
             return out
 
     return CappedExecutePreprocessor(
+        nb,
+        resources={"metadata": {"path": path}},
         timeout=cell_timeout,
         allow_errors=True,
         kernel_name="python3",
@@ -159,10 +161,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=60)
     args = parser.parse_args(argv)
     nb = nbformat.read(args.src, as_version=4)
-    ep = _make_preprocessor(args.cell_timeout)
+    ep = _make_preprocessor(args.cell_timeout, nb, str(Path(args.src).parent))
     errors = []
     try:
-        ep.preprocess(nb, {"metadata": {"path": str(Path(args.src).parent)}})
+        ep.execute()
     except Exception as exc:  # CellTimeoutError, DeadKernelError: the notebook stops here
         name = type(exc).__name__
         if name == "CellTimeoutError":

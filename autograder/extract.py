@@ -13,8 +13,10 @@ import linecache
 import traceback
 import types
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # the sandboxed worker imports this module: keep it light (no nbformat)
+    import nbformat
 
 @dataclass
 class CellError:

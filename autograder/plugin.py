@@ -16,7 +16,7 @@ import re
 import traceback
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 SUBMISSION_KEY = pytest.StashKey[object]()
 #: how many Hypothesis examples a grading test tries (enough to catch shape bugs, grades in seconds)
@@ -30,6 +30,10 @@ settings.register_profile(
     deadline=None,
     print_blob=False,
     suppress_health_check=list(HealthCheck),
+    # one bug, one message: no ExceptionGroup of every distinct failure a student has
+    report_multiple_bugs=False,
+    # no Phase.explain: it re-runs student code to annotate lines, slow and not for students
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
 )
 
 
@@ -159,6 +163,16 @@ def _remote_submission(request, nb):
     request.addfinalizer(sub.close)
     sub.start()
     return sub
+
+
+@pytest.fixture(autouse=True)
+def _reseed_submission(request):
+    """Every test that uses the submission starts from ``seed_generators(0)`` in the submission's
+    process, so a grade does not depend on which tests ran before it (``-k``, self-check)."""
+    if "submission" in request.fixturenames:
+        reseed = getattr(request.getfixturevalue("submission"), "_reseed", None)
+        if reseed is not None:
+            reseed(0)
 
 
 @pytest.fixture(scope="session")

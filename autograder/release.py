@@ -70,7 +70,11 @@ def student_notebook(solution: nbformat.NotebookNode, assignment_id: str) -> nbf
     nb = copy.deepcopy(solution)
     for index, cell in enumerate(nb.cells):
         try:
-            cell.source, _ = strip_solutions(cell.source, markdown=cell.cell_type == "markdown")
+            cell.source, bodies = strip_solutions(cell.source, markdown=cell.cell_type == "markdown")
+            if bodies and is_protected(cell):
+                # a protected cell is replaced by its released text at grading: the student's
+                # answer in it would be thrown away
+                raise MarkerError("a protected cell cannot contain a SOLUTION region")
         except MarkerError as exc:
             raise MarkerError(f"{assignment_id}: cell {index} ({cell.get('id')}): {exc}") from None
         if cell.cell_type == "code":

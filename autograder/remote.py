@@ -91,14 +91,14 @@ class Remote:
     ``np.asarray(obj)`` compare/convert the value as a plain array in this process.
     """
 
-    __slots__ = ("_ch", "_gen", "_id", "_type", "_callable", "__weakref__")
+    __slots__ = ("_ch", "_gen", "_id", "_type", "_method", "__weakref__")
 
-    def __init__(self, ch: "Channel", gen: int, rid: int, type_name: str, is_callable: bool):
+    def __init__(self, ch: "Channel", gen: int, rid: int, type_name: str, method: bool):
         object.__setattr__(self, "_ch", ch)
         object.__setattr__(self, "_gen", gen)
         object.__setattr__(self, "_id", rid)
         object.__setattr__(self, "_type", type_name)
-        object.__setattr__(self, "_callable", is_callable)
+        object.__setattr__(self, "_method", method)
 
     def _req(self, op, *args):
         return self._ch.request(op, self, *args)
@@ -106,7 +106,12 @@ class Remote:
     def __getattr__(self, name):
         if (name.startswith(_LOCAL_PREFIXES) and name not in _SAFE_DUNDERS) or name in Remote.__slots__:
             raise AttributeError(name)
-        return self._req("getattr", name)
+        if (self._type, name) in self._ch.methods:
+            return RemoteMethod(self, name)  # known to be a method: call it by name, one round trip
+        value = self._req("getattr", name)
+        if isinstance(value, Remote) and value._method:
+            self._ch.methods.add((self._type, name))
+        return value
 
     def __setattr__(self, name, value):
         self._req("setattr", name, value)
@@ -215,6 +220,29 @@ class Remote:
             pass
 
 
+class RemoteMethod:
+    """``obj.name`` where ``name`` was a method before: calling it is one request (callmethod)."""
+
+    __slots__ = ("_obj", "_name")
+
+    def __init__(self, obj: Remote, name: str):
+        self._obj, self._name = obj, name
+
+    def __call__(self, *args, **kwargs):
+        return self._obj._req("callmethod", self._name, list(args), dict(kwargs))
+
+    def _resolve(self):
+        return self._obj._req("getattr", self._name)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name not in _SAFE_DUNDERS:
+            raise AttributeError(name)
+        return getattr(self._resolve(), name)
+
+    def __repr__(self):
+        return f"<метод {self._name} объекта {self._obj._type} из решения>"
+
+
 def _binop(name, reflected):
     def op(self, other):
         return self._req("binop", name, other, reflected)
@@ -245,13 +273,15 @@ class Channel:
         self.callbacks: dict[int, object] = {}
         self.callback_ids: dict[int, int] = {}
         self.released: list[int] = []
+        self.refs: dict[int, int] = {}     # live proxies per worker id (the worker reuses ids)
+        self.methods: set = set()
         self.starts = 0
 
     # ---- lifecycle
     def start(self) -> None:
         self.gen += 1
         self.starts += 1
-        self.released = []
+        self.released, self.refs = [], {}
         r_child, w_parent = os.pipe()
         r_parent, w_child = os.pipe()
         try:
@@ -301,7 +331,14 @@ class Channel:
         return self.box is not None and self.box.proc.poll() is None
 
     def release(self, gen: int, rid: int) -> None:
-        if gen == self.gen and self.box is not None:
+        """A proxy of ``rid`` was dropped; the worker forgets the object once none is left."""
+        if gen != self.gen or self.box is None:
+            return
+        left = self.refs.get(rid, 1) - 1
+        if left > 0:
+            self.refs[rid] = left
+        else:
+            self.refs.pop(rid, None)
             self.released.append(rid)
 
     # ---- transport
@@ -345,6 +382,8 @@ class Channel:
 
     # ---- encoding
     def _enc_other(self, obj):
+        if isinstance(obj, RemoteMethod):
+            obj = obj._resolve()
         if isinstance(obj, Remote):
             if obj._ch is not self or obj._gen != self.gen:
                 raise WorkerFailure(STALE)
@@ -363,7 +402,10 @@ class Channel:
         rid = v.get("id")
         if type(rid) is not int:
             raise ProtocolError("bad ref")
-        return Remote(self, self.gen, rid, str(v.get("type", "object"))[:80], bool(v.get("callable")))
+        if rid in self.released:        # dropped, not yet forgotten by the worker: alive again
+            self.released.remove(rid)
+        self.refs[rid] = self.refs.get(rid, 0) + 1
+        return Remote(self, self.gen, rid, str(v.get("type", "object"))[:80], v.get("method") is True)
 
     def _dec_cb(self, v):
         fn = self.callbacks.get(v.get("id"))
@@ -498,6 +540,14 @@ class RemoteSubmission:
 
     def has(self, name: str) -> bool:
         return self._channel.request("has", None, name) is True
+
+    def _reseed(self, seed: int = 0) -> None:
+        """Reset the worker's random generators (``submission.seed_generators``); a worker that
+        cannot be reached is left alone: the test that follows reports why."""
+        try:
+            self._channel.request("seed", None, int(seed))
+        except (WorkerFailure, RemoteError, MissingDefinition):
+            pass
 
     def source_of(self, name: str) -> str:
         if name in self._sources:

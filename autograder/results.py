@@ -2,7 +2,9 @@
 results.json, and the summary table printed at the end."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -11,7 +13,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def write_gradebook(results: list[dict], path: Path) -> None:
+def write_gradebook(results: list[dict], path) -> None:
     """One row per (student, assignment): score, max_score, then one column per test
     (``<assignment>/<test>``), empty where a test does not belong to the row's assignment."""
     columns: list[str] = []
@@ -20,39 +22,131 @@ def write_gradebook(results: list[dict], path: Path) -> None:
             col = f"{r['assignment']}/{t['name']}"
             if col not in columns:
                 columns.append(col)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    fh = path if hasattr(path, "write") else open(path, "w", newline="", encoding="utf-8")
+    with contextlib.nullcontext(fh) if fh is path else fh:
         w = csv.writer(fh)
-        w.writerow(["student", "assignment", "score", "max_score", "status", *columns])
+        w.writerow(["student", "assignment", "score", "max_score", "status",
+                    "auto_score", "days_late", "late_penalty", "comment", *columns])
         for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
             per = {f"{r['assignment']}/{t['name']}": _fmt(t["score"]) for t in r["tests"]}
+            late = r.get("late") or {}
+            comments = "; ".join(a["comment"] for a in r.get("adjustments") or [] if a.get("comment"))
             w.writerow([r["student"], r["assignment"] or "", _fmt(r["score"]), _fmt(r["max_score"]),
-                        r["status"], *[per.get(c, "") for c in columns]])
+                        r["status"], _fmt(r.get("raw_score", r["score"])), late.get("days_late", ""),
+                        _fmt(late["penalty"]) if late else "", comments,
+                        *[per.get(c, "") for c in columns]])
+
+
+def grades_csv(results: list[dict]) -> str:
+    """The import format of most gradebooks (LMS): one row per student, one column per
+    assignment (final score), and the total."""
+    aids = sorted({r["assignment"] for r in results if r["assignment"]})
+    scores: dict[str, dict[str, float]] = {}
+    for r in results:
+        row = scores.setdefault(r["student"], {})
+        if r["assignment"]:
+            row[r["assignment"]] = r["score"]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["student", *aids, "total"])
+    for student in sorted(scores):
+        row = scores[student]
+        w.writerow([student, *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(sum(row.values()))])
+    return buf.getvalue()
+
+
+GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
 
 
 def gradescope(result: dict) -> dict:
-    """Gradescope's results.json for one submission (score, output, tests with name/score/
-    max_score/status/output/visibility)."""
+    """Gradescope's results.json for one submission.
+
+    Top level: score, execution_time (whole seconds), output, output_format, visibility,
+    stdout_visibility, tests.  Each test: score, max_score, status (passed/failed), name, number,
+    output, tags, visibility (hidden tests: after_published).
+    """
     tests = []
-    for t in result["tests"]:
+    for number, t in enumerate(result["tests"], start=1):
         entry = {
             "name": f"{t.get('task') + ': ' if t.get('task') else ''}{t.get('description') or t['name']}",
-            "score": t["score"],
-            "max_score": t["max_score"],
+            "number": str(number),
+            "score": float(t["score"]),
+            "max_score": float(t["max_score"]),
             "status": "passed" if t["status"] == "passed" else "failed",
-            "output": t.get("output", ""),
-            "visibility": t.get("visibility", "visible"),
+            "output": t.get("output", "") or "",
+            "tags": [t["task"]] if t.get("task") else [],
+            "visibility": t.get("visibility") if t.get("visibility") in GRADESCOPE_VISIBILITY else "visible",
         }
-        if t.get("task"):
-            entry["tags"] = [t["task"]]
+        override = t.get("override")
+        if override and override.get("comment"):
+            entry["output"] = (entry["output"] + "\n" if entry["output"] else "") + override["comment"]
         tests.append(entry)
-    notes = result.get("errors", []) + result.get("import_errors", []) + result.get("execution", {}).get("errors", [])
+    notes = list(result.get("errors", [])) + list(result.get("import_errors", []))
+    notes += list((result.get("execution") or {}).get("errors", []))
+    late = result.get("late") or {}
+    if late.get("days_late"):
+        notes.append(f"late by {late['days_late']} day(s): penalty {late['penalty']:g} ({late['rule']})")
+    for a in result.get("adjustments") or []:
+        if a.get("applied"):
+            notes.append(f"adjusted {a['test']}: {a['before']:g} -> {a['after']:g} {a.get('comment', '')}".rstrip())
+    timings = result.get("timings") or {}
+    seconds = timings.get("total") or (result.get("execution") or {}).get("seconds") or 0
     return {
-        "score": result["score"],
-        "output": "\n".join(notes),
+        "score": float(result["score"]),
+        "execution_time": int(round(float(seconds))),
+        "output": "\n".join(str(n) for n in notes),
+        "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+def junit_xml(results: list[dict]) -> str:
+    """JUnit XML for generic CI: a testsuite per submission, a testcase per test
+    (failure message = the student's message), points as properties."""
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="autograder")
+    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
+        name = f"{r['student']}/{r['assignment'] or Path(r['notebook']).stem}"
+        tests = r["tests"]
+        failures = sum(1 for t in tests if t["status"] == "failed")
+        skipped = sum(1 for t in tests if t["status"] == "skipped")
+        errors = 1 if r["status"] != "graded" else 0
+        seconds = (r.get("timings") or {}).get("total", 0) or 0
+        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(tests) + errors),
+                              failures=str(failures), errors=str(errors), skipped=str(skipped),
+                              time=f"{float(seconds):.2f}")
+        props = ET.SubElement(suite, "properties")
+        for key in ("score", "max_score", "status"):
+            ET.SubElement(props, "property", name=key, value=_fmt(r[key]) if key != "status" else r[key])
+        classname = name.replace("/", ".")
+        for t in tests:
+            case = ET.SubElement(suite, "testcase", classname=classname, name=t["name"], time="0")
+            cprops = ET.SubElement(case, "properties")
+            ET.SubElement(cprops, "property", name="score", value=_fmt(t["score"]))
+            ET.SubElement(cprops, "property", name="max_score", value=_fmt(t["max_score"]))
+            if t["status"] == "failed":
+                first = (t.get("output") or "").splitlines()[0][:200] if t.get("output") else "failed"
+                ET.SubElement(case, "failure", message=first, type="AssertionError").text = t.get("output", "")
+            elif t["status"] == "skipped":
+                ET.SubElement(case, "skipped", message=(t.get("output") or "")[:200])
+        if errors:
+            case = ET.SubElement(suite, "testcase", classname=classname, name="grading", time="0")
+            ET.SubElement(case, "error", message=r["status"], type=r["status"]).text = "\n".join(r.get("errors", []))
+        notes = list((r.get("execution") or {}).get("errors", [])) + list(r.get("import_errors", []))
+        if notes:
+            ET.SubElement(suite, "system-err").text = "\n".join(notes)
+        total["tests"] += len(tests) + errors
+        total["failures"] += failures
+        total["errors"] += errors
+        total["skipped"] += skipped
+    for k, v in total.items():
+        root.set(k, str(v))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def summary_table(results: list[dict]) -> str:
@@ -81,10 +175,28 @@ def summary_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_all(results: list[dict], out_dir: Path) -> None:
+def write_all(results: list[dict], out_dir: Path, *, lang: str = "ru", feedback: bool = True,
+              report: bool = True, titles: dict[str, str] | None = None) -> None:
+    """Everything a grading run leaves in ``out_dir``: gradebook.csv, junit.xml, report.html and,
+    per submission, result.json (ours, with the late rule and overrides applied), results.json
+    (Gradescope) and feedback.html.  Every file is written atomically."""
+    from .batch import atomic_write_text, write_json
+    from .reports import class_report_html, feedback_html, submission_dir
+
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_gradebook(results, out_dir / "gradebook.csv")
+    buf = io.StringIO()
+    write_gradebook(results, buf)
+    atomic_write_text(out_dir / "gradebook.csv", buf.getvalue())
+    atomic_write_text(out_dir / "grades.csv", grades_csv(results))
+    atomic_write_text(out_dir / "junit.xml", junit_xml(results))
+    titles = titles or {}
     for r in results:
-        dest = out_dir / r["student"] / (r["assignment"] or Path(r["notebook"]).stem)
-        dest.mkdir(parents=True, exist_ok=True)
-        (dest / "results.json").write_text(json.dumps(gradescope(r), ensure_ascii=False, indent=2), encoding="utf-8")
+        dest = out_dir / submission_dir(r)
+        write_json(dest / "result.json", r)
+        write_json(dest / "results.json", gradescope(r))
+        if feedback:
+            title = titles.get(r.get("assignment") or "")
+            atomic_write_text(dest / "feedback.html", feedback_html(r, lang, title=title or None))
+    if report:
+        atomic_write_text(out_dir / "report.html", class_report_html(results, lang, titles))

@@ -142,7 +142,7 @@ def give_scratch(path: Path, uid: int | None) -> None:
     if uid is None:
         return
     os.chown(path, uid, uid)
-    os.chmod(path, 0o700)
+    os.chmod(path, 0o711)  # root inside bwrap (no capabilities) must be able to enter it
     for root, dirs, files in os.walk(path):
         for name in dirs + files:
             p = os.path.join(root, name)

@@ -3,6 +3,10 @@
 The pytest process writes one JSON line per collected test and per finished test
 (see ``autograder.plugin``).  A test that was collected but never finished (the process was
 killed at its deadline, or student code ended it) scores zero with a message saying so.
+
+The pytest process is the grader: it never imports student code.  The ``submission`` fixture
+starts a sandboxed worker (``autograder.remote``) whose writable folder is ``scratch``; the results
+file and the pytest working folder are in ``workdir``, a folder the sandbox cannot see or write.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sandbox
 from .course import Assignment
 from .execute import child_env, kill_tree
 
@@ -25,18 +30,33 @@ class RubricRun:
     tests: list[dict] = field(default_factory=list)
     import_errors: list[str] = field(default_factory=list)
     error: str | None = None          # the rubric itself could not run (not the student's fault)
+    isolation: str | None = None      # how the submission's worker was isolated (autograder.sandbox)
     seconds: float = 0.0
 
 
-def pytest_command(assignment: Assignment, notebook: Path | None, results: Path, *,
-                   public_only: bool = False, data_dir: Path | None = None,
-                   collect_only: bool = False) -> list[str]:
+def pytest_command(assignment: Assignment, notebook: Path | None, results: Path, **options) -> list[str]:
+    """The command line of the grading pytest process (options: see ``rubric_args``)."""
+    return [sys.executable, "-m", "pytest", "-p", "autograder.plugin",
+            *rubric_args(assignment, notebook, results, **options)]
+
+
+def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
+                public_only: bool = False, data_dir: Path | None = None,
+                collect_only: bool = False, scratch: Path | None = None,
+                isolation: str | None = None, terminal: bool = True) -> list[str]:
+    """pytest's arguments for running ``assignment``'s rubric; the plugin is loaded by the caller
+    (``-p autograder.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
+    terminal=False: no terminal reporter (the self-check prints its own table)."""
+    quiet = ["-q", "--no-header", "-rN"] if terminal else ["-p", "no:terminal"]
     cmd = [
-        sys.executable, "-m", "pytest", str(assignment.rubric),
-        "-p", "autograder.plugin", "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
+        str(assignment.rubric), "-p", "no:cacheprovider", *quiet,
         "-c", str(results.parent / "pytest.ini"),
         "--rootdir", str(assignment.rubric.parent), "--confcutdir", str(assignment.rubric.parent),
-        "-o", "python_files=*.py", "-o", f"timeout={assignment.test_timeout}",
+        # speed (see README "Performance"): only the rubric is assertion-rewritten (python_files=*.py
+        # rewrote every imported module, hypothesis included, ~2.5 s CPU per run), and no plugin
+        # autoload (it marks every plugin's package for rewriting): just the two plugins we use
+        "--disable-plugin-autoload", "-p", "pytest_timeout", "-p", "_hypothesis_pytestplugin",
+        "-o", f"python_files={assignment.rubric.name}", "-o", f"timeout={assignment.test_timeout}",
         "-o", "timeout_method=signal", "-W", "ignore::DeprecationWarning",
         "--ag-results", str(results),
     ]
@@ -48,6 +68,12 @@ def pytest_command(assignment: Assignment, notebook: Path | None, results: Path,
         cmd += ["--ag-data", str(data_dir)]
     if collect_only:
         cmd.append("--collect-only")
+    if scratch is not None:
+        cmd += ["--ag-scratch", str(scratch)]
+    if isolation is not None:
+        cmd += ["--ag-isolation", isolation]
+    limits = sandbox.Limits.of(assignment, cpu_s=assignment.rubric_timeout)
+    cmd += ["--ag-limits", json.dumps(limits.as_dict())]
     return cmd
 
 
@@ -63,10 +89,10 @@ def _run(cmd: list[str], workdir: Path, timeout: float) -> tuple[bool, str]:
         return True, out.decode("utf-8", "replace")
 
 
-def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str]]:
-    collected, finished, import_errors = [], {}, []
+def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str], str | None]:
+    collected, finished, import_errors, isolation = [], {}, [], None
     if not results.exists():
-        return collected, finished, import_errors
+        return collected, finished, import_errors, isolation
     for line in results.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             rec = json.loads(line)
@@ -79,15 +105,19 @@ def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str]]:
             finished.setdefault(rec["name"], rec)
         elif kind == "import_errors":
             import_errors = rec.get("errors", [])
-    return collected, finished, import_errors
+            isolation = rec.get("isolation")
+    return collected, finished, import_errors, isolation
 
 
 def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
                public_only: bool = False, data_dir: Path | None = None,
-               collect_only: bool = False) -> RubricRun:
+               collect_only: bool = False, scratch: Path | None = None,
+               isolation: str | None = None) -> RubricRun:
     """Score ``notebook`` (or, with collect_only, just list the rubric's tests).
 
-    workdir: a scratch folder; it is the current folder of the pytest process.
+    workdir: the grader's private folder (results file, current folder of pytest); never the
+    sandbox's.  scratch: the submission's writable folder (files beside the notebook).
+    isolation: resolved by ``sandbox.probe`` (the worker runs under it).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     results = workdir / ("_collected.jsonl" if collect_only else "_results.jsonl")
@@ -95,10 +125,11 @@ def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
     (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     start = time.monotonic()
     cmd = pytest_command(assignment, notebook, results, public_only=public_only,
-                         data_dir=data_dir, collect_only=collect_only)
+                         data_dir=data_dir, collect_only=collect_only, scratch=scratch,
+                         isolation=isolation)
     timed_out, output = _run(cmd, workdir, assignment.rubric_timeout)
-    collected, finished, import_errors = _read(results)
-    run = RubricRun(import_errors=import_errors, seconds=time.monotonic() - start)
+    collected, finished, import_errors, isolation = _read(results)
+    run = RubricRun(import_errors=import_errors, seconds=time.monotonic() - start, isolation=isolation)
     if not collected:
         tail = "\n".join(output.strip().splitlines()[-15:])
         run.error = f"rubric {assignment.rubric.name} could not be collected:\n{tail}"

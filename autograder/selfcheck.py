@@ -55,7 +55,7 @@ def run_check(namespace: dict, task: str | None = None, assignment: str | None =
     import pytest
 
     from . import plugin
-    from .scoring import pytest_command
+    from .scoring import rubric_args
     from .submission import Submission
 
     course = course or Course.locate()
@@ -71,12 +71,13 @@ def run_check(namespace: dict, task: str | None = None, assignment: str | None =
     with tempfile.TemporaryDirectory(prefix="ag-check-") as tmp:
         results = Path(tmp) / "results.jsonl"
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        args = pytest_command(a, None, results, public_only=True, data_dir=course.data_dir())[3:]
-        args = [x for x in args if x not in ("-p", "autograder.plugin")]
-        args += ["-p", "no:terminal", "--capture=sys"]
+        args = rubric_args(a, None, results, public_only=True, data_dir=course.data_dir(), terminal=False)
+        args += ["--capture=sys"]
         if task:
             args += ["-k", task]
-        pytest.main(args, plugins=[plugin, Provide()])
+        code = pytest.main(args, plugins=[plugin, Provide()])
+        if not results.exists():
+            raise RuntimeError(f"самопроверка не запустилась (pytest завершился с кодом {int(code)})")
         records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
     finished = {r["name"]: r for r in records if r.get("kind") == "test"}
     return [finished.get(r["name"], {**r, "score": 0.0, "status": "failed", "output": "тест не завершился"})

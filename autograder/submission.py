@@ -18,6 +18,21 @@ import nbformat
 from .extract import CellError, Definitions, definitions, load_module
 
 
+def seed_generators(seed: int = 0) -> None:
+    """Seed the generators student code draws from: ``random``, numpy's global one, and torch's
+    when the submission imported torch.  Every grading test starts from ``seed_generators(0)``."""
+    import random
+    import sys
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
 class MissingDefinition(AssertionError, AttributeError):
     """A name the tests need is not defined by the submission (renamed, deleted, failed cell)."""
 
@@ -47,6 +62,10 @@ class Submission:
 
     def has(self, name: str) -> bool:
         return name in self._module.__dict__
+
+    def _reseed(self, seed: int = 0) -> None:
+        """Reset the random generators the submission uses (private: a student's ``seed`` wins)."""
+        seed_generators(seed)
 
     def source_of(self, name: str) -> str:
         """Source text of a top-level definition, as the student wrote it."""

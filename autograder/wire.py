@@ -4,9 +4,10 @@ A message is ``<u32 header length><JSON header><u32 blob count>(<u64 length><byt
 Values inside the header are JSON with tagged objects:
 
 - ``null``/bools/ints/floats/strings and JSON lists are themselves;
-- ``{"~": "tuple"|"dict"|"set", ...}``; ``{"~": "nd", "b": i}`` a numpy array or scalar saved with
-  ``np.save(allow_pickle=False)`` in blob ``i``; ``{"~": "torch", "b": i, "rg": bool}`` a tensor
-  (rebuilt as a tensor where torch is importable, else an array);
+- ``{"~": "tuple"|"dict"|"set", ...}``; ``{"~": "nd", "dt": "<f8", "sh": [3, 4], "b": i}`` a numeric
+  numpy array or scalar as raw bytes in blob ``i`` (dtype checked: never object), other dtypes as
+  ``{"~": "npy", "b": i}`` saved with ``np.save(allow_pickle=False)``; ``"torch": true, "rg": bool``
+  marks a tensor (rebuilt as a tensor where torch is importable, else an array);
 - ``{"~": "ref", "id": n, "type": "Name"}`` an object that lives in the worker;
 - ``{"~": "cb", "id": n}`` a callable that lives in the grader (the worker calls back);
 - ``{"~": "slice"|"ellipsis"|"dtype"|"type"|"bytes", ...}``.
@@ -56,6 +57,30 @@ def load_array(data: bytes):
         raise ProtocolError(f"bad array: {exc}") from None
 
 
+def array_tag(enc: "Encoder", arr: np.ndarray, **extra) -> dict:
+    """A numeric array as raw bytes plus dtype/shape in the header (the fast path of np.save)."""
+    arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
+    if arr.dtype.hasobject or arr.dtype.fields is not None or arr.dtype.kind not in "biufcSUMm":
+        return {"~": "npy", "b": enc.blob(array_bytes(arr)), **extra}  # np.save, allow_pickle=False
+    return {"~": "nd", "dt": arr.dtype.str, "sh": list(arr.shape), "b": enc.blob(arr.tobytes()), **extra}
+
+
+def array_from(tag: dict, data: bytes) -> np.ndarray:
+    if tag.get("~") == "npy":
+        return load_array(data)
+    try:
+        dt = np.dtype(str(tag.get("dt")))
+        shape = tuple(int(n) for n in tag.get("sh"))
+    except (TypeError, ValueError):
+        raise ProtocolError("bad array header") from None
+    if dt.hasobject or dt.kind not in "biufcSUMm" or any(n < 0 for n in shape) or len(shape) > 32:
+        raise ProtocolError("bad array dtype/shape")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count * dt.itemsize != len(data):
+        raise ProtocolError("array size mismatch")
+    return np.frombuffer(bytearray(data), dtype=dt).reshape(shape)
+
+
 class Encoder:
     """Encodes a value; ``on_other(obj)`` returns the tag dict for what is not plain data."""
 
@@ -85,7 +110,7 @@ class Encoder:
         if t is np.ndarray or (isinstance(v, np.generic) and t.__module__ == "numpy"):
             if isinstance(v, np.ndarray) and v.dtype.hasobject:
                 return self.on_other(v)
-            return {"~": "nd", "b": self.blob(array_bytes(np.asarray(v))), "scalar": not isinstance(v, np.ndarray)}
+            return array_tag(self, np.asarray(v), scalar=not isinstance(v, np.ndarray))
         if t is slice:
             return {"~": "slice", "v": [self.enc(v.start, depth + 1), self.enc(v.stop, depth + 1), self.enc(v.step, depth + 1)]}
         if v is Ellipsis:
@@ -99,7 +124,7 @@ class Encoder:
         torch = _torch()
         if torch is not None and t in (torch.Tensor, torch.nn.Parameter) and (self.grad_values or not v.requires_grad):
             data = v.detach().cpu()
-            return {"~": "torch", "b": self.blob(array_bytes(data.numpy())), "rg": bool(v.requires_grad)}
+            return array_tag(self, data.numpy(), torch=True, rg=bool(v.requires_grad))
         return self.on_other(v)
 
 
@@ -138,11 +163,10 @@ class Decoder:
                 return set(self.dec(x, depth + 1) for x in v["v"])
             except TypeError:
                 raise ProtocolError("unhashable item") from None
-        if tag == "nd":
-            arr = load_array(self._blob(v.get("b")))
-            return arr[()] if v.get("scalar") and arr.ndim == 0 else arr
-        if tag == "torch":
-            arr = load_array(self._blob(v.get("b")))
+        if tag in ("nd", "npy"):
+            arr = array_from(v, self._blob(v.get("b")))
+            if v.get("torch") is not True:
+                return arr[()] if v.get("scalar") is True and arr.ndim == 0 else arr
             torch = _torch()
             if torch is None:
                 return arr

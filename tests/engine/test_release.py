@@ -38,6 +38,13 @@ def test_student_notebook_has_no_solution_no_outputs_and_stable_ids(tiny):
     assert first.cells[2].metadata["editable"] is False
 
 
+def test_a_protected_cell_with_a_solution_region_is_refused(tiny):
+    sol = nbformat.read(tiny.root / "solutions" / "a00_tiny.ipynb", as_version=4)
+    sol.cells[2].source += "\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION"
+    with pytest.raises(MarkerError, match="cell 2.*protected"):
+        student_notebook(sol, "a00_tiny")
+
+
 def test_release_check_names_the_changed_notebook_and_cell(tiny, tmp_path):
     import shutil
 
