@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from . import sandbox as sb
 from .course import Assignment, Course
 from .execute import execute
 from .protect import restore_protected
@@ -107,8 +107,12 @@ def _zero_tests(assignment: Assignment, reason: str, cache: dict) -> list[dict]:
 
 
 def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only: bool = False,
-                   data_dir: Path | None = None, _collect_cache: dict | None = None) -> dict:
-    """Grade one submission; writes ``out_dir/<student>/<assignment>/`` and returns the result."""
+                   data_dir: Path | None = None, _collect_cache: dict | None = None,
+                   sandbox: str = "auto") -> dict:
+    """Grade one submission; writes ``out_dir/<student>/<assignment>/`` and returns the result.
+
+    sandbox: off|auto|required (``autograder.sandbox``); ``result["isolation"]`` says what ran.
+    """
     cache = _collect_cache if _collect_cache is not None else {}
     nb, problems = read_notebook(target.path)
     assignment = recognise(nb, target.path, course)
@@ -119,6 +123,7 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         "score": 0.0,
         "max_score": 0.0,
         "status": "graded",
+        "isolation": None,
         "errors": list(problems),
         "execution": {},
         "import_errors": [],
@@ -137,19 +142,29 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         result["tests"] = _zero_tests(assignment, "Ноутбук не оценён: " + problems[0], cache)
         return _finish(result, dest)
 
+    try:
+        isolation = result["isolation"] = sb.probe(sandbox)
+    except sb.SandboxUnavailable as exc:
+        result["status"] = "error"
+        result["errors"].append(f"--sandbox={sandbox}: {exc}")
+        return _finish(result, dest)
     nb, notes = restore_protected(nb, assignment)
     result["errors"] += notes
-    work = Path(tempfile.mkdtemp(prefix="ag-"))
+    work = Path(tempfile.mkdtemp(prefix="ag-"))            # the sandbox's scratch folder
+    private = Path(tempfile.mkdtemp(prefix="ag-grader-"))  # the grader's: the sandbox never sees it
     try:
         _copy_neighbours(target.path, work)
-        run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout)
+        data = data_dir or course.data_dir()
+        run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout, isolation=isolation,
+                      limits=sb.Limits.of(assignment, cpu_s=assignment.notebook_timeout),
+                      ro=[data] if data else [])
         result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out}
         if run.notebook is not None:
             nbformat.write(run.notebook, dest / "executed.ipynb")
-        graded = work / "_submission.ipynb"
+        graded = private / "_submission.ipynb"
         nbformat.write(nb, graded)
-        rubric = run_rubric(assignment, graded, work, public_only=public_only,
-                            data_dir=data_dir or course.data_dir())
+        rubric = run_rubric(assignment, graded, private, public_only=public_only, data_dir=data,
+                            scratch=work, isolation=isolation)
         result["import_errors"] = rubric.import_errors
         result["rubric_seconds"] = round(rubric.seconds, 2)
         if rubric.error:
@@ -160,6 +175,7 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
             result["tests"] = rubric.tests
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
     return _finish(result, dest)
 
 
@@ -178,37 +194,14 @@ def _finish(result: dict, dest: Path) -> dict:
     tests = result["tests"]
     result["max_score"] = float(sum(t["max_score"] for t in tests if t["status"] != "skipped"))
     result["score"] = float(sum(t["score"] for t in tests))
-    (dest / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    from .batch import write_json
+
+    write_json(dest / "result.json", result)  # atomic: a crash leaves the old file or the new one
     return result
 
 
-def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int = 1,
-              public_only: bool = False, data_dir: Path | None = None, progress: bool = True) -> list[dict]:
-    """Grade every target, ``jobs`` at a time; results come back in the order of ``targets``."""
-    from tqdm import tqdm
+def grade_all(targets: list[Target], course: Course, out_dir: Path, **options) -> list[dict]:
+    """Grade many submissions in parallel, resumably: see ``autograder.batch.grade_all``."""
+    from .batch import grade_all as batch_grade_all
 
-    cache: dict = {}
-    results: dict[int, dict] = {}
-    bar = tqdm(total=len(targets), unit="nb", disable=not progress, desc="grading", dynamic_ncols=True)
-    failed = 0
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(grade_notebook, t, course, out_dir, public_only=public_only,
-                        data_dir=data_dir, _collect_cache=cache): i
-            for i, t in enumerate(targets)
-        }
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                results[i] = fut.result()
-            except Exception as exc:  # a bug of ours: never lose the other students
-                t = targets[i]
-                results[i] = {"student": t.student, "assignment": None, "notebook": str(t.path),
-                              "score": 0.0, "max_score": 0.0, "status": "error",
-                              "errors": [f"internal grader error: {type(exc).__name__}: {exc}"], "tests": []}
-            if results[i]["status"] != "graded":
-                failed += 1
-            bar.set_postfix(failed=failed)
-            bar.update()
-    bar.close()
-    return [results[i] for i in range(len(targets))]
+    return batch_grade_all(targets, course, out_dir, **options)

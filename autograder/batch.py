@@ -1,0 +1,281 @@
+"""Grading a whole class: parallel, resumable, one result per (student, assignment).
+
+Every submission's result is written to ``OUT/<student>/<assignment>/result.json`` (atomically:
+temp file + rename) as soon as it is graded, with a ``fingerprint``: a hash of the notebook,
+the files beside it, the assignment's rubric, the grading engine's source and the options.
+A later run over the same class reuses every result whose fingerprint still matches and grades
+only what is missing or changed, so a run interrupted by Ctrl-C, ``kill -9`` or a power cut
+is simply started again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .course import Course
+from .grade import Target, grade_notebook, recognise
+
+RESULT = "result.json"
+#: files beside a notebook that never change its grade (nbgrader's submission time)
+NOT_GRADED_FILES = {"timestamp.txt"}
+NEIGHBOUR_LIMIT = 200 * 2**20
+#: modules that only present results: changing them does not make old grades stale
+PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: Path, data) -> None:
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@lru_cache(maxsize=1)
+def engine_version() -> str:
+    """Hash of the grading engine's source (autograder/**/*.py but the presentation modules):
+    a new engine regrades."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        if "_course" in f.parts or "__pycache__" in f.parts or f.name in PRESENTATION:
+            continue
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("nn-autograder").encode())
+    except Exception:
+        pass
+    return h.hexdigest()[:16]
+
+
+def _file_hash(h, path: Path) -> None:
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+
+
+def neighbours(notebook: Path) -> list[Path]:
+    """The files beside a notebook that grading copies with it (as grade._copy_neighbours)."""
+    found, total = [], 0
+    try:
+        entries = sorted(Path(notebook).parent.iterdir())
+    except OSError:
+        return found
+    for f in entries:
+        if f.is_file() and not f.is_symlink() and f.suffix != ".ipynb":
+            total += f.stat().st_size
+            if total > NEIGHBOUR_LIMIT:
+                break
+            if f.name not in NOT_GRADED_FILES:
+                found.append(f)
+    return found
+
+
+def fingerprint(target: Target, rubric: Path | None, options: dict) -> str:
+    """What a result depends on: notebook, neighbour files, rubric (and conftest), engine, options."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"engine": engine_version(), "student": target.student,
+                         "options": options}, sort_keys=True).encode())
+    try:
+        _file_hash(h, target.path)
+    except OSError as exc:
+        h.update(f"unreadable:{exc}".encode())
+    for f in neighbours(target.path):
+        h.update(b"\0file:" + f.name.encode())
+        try:
+            _file_hash(h, f)
+        except OSError:
+            h.update(b"unreadable")
+    if rubric is not None:
+        for f in (rubric, rubric.parent / "conftest.py"):
+            if f.is_file():
+                h.update(b"\0rubric:" + f.name.encode())
+                _file_hash(h, f)
+    return h.hexdigest()
+
+
+@dataclass
+class Planned:
+    """One submission to report: where its result lives and whether it must be graded."""
+
+    index: int
+    target: Target
+    dest: Path
+    fingerprint: str
+    cached: dict | None = None
+    duplicates: tuple[str, ...] = ()
+
+
+def _timestamp(path: Path) -> float:
+    from .policy import submission_time
+
+    when, _ = submission_time(path)
+    return when.timestamp() if when else 0.0
+
+
+def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
+         resume: bool = True) -> list[Planned]:
+    """One entry per (student, assignment): the latest notebook when a student has several."""
+    by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
+    for t in targets:
+        a = recognise(_metadata_only(t.path), t.path, course)
+        dest = out_dir / t.student / (a.id if a else t.path.stem)
+        by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
+    planned = []
+    for dest, group in by_dest.items():
+        group.sort(key=lambda tr: (_timestamp(tr[0].path), str(tr[0].path)))
+        target, rubric = group[-1]
+        p = Planned(len(planned), target, dest, fingerprint(target, rubric, options),
+                    duplicates=tuple(str(t.path) for t, _ in group[:-1]))
+        if resume:
+            p.cached = load_cached(dest, p.fingerprint)
+        planned.append(p)
+    return planned
+
+
+def _metadata_only(path: Path):
+    """The notebook's metadata as a notebook node (enough to recognise it; no validation), or None."""
+    import nbformat
+
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8", errors="replace"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        return None
+    meta = data.get("metadata")
+    return nbformat.from_dict({"metadata": meta if isinstance(meta, dict) else {}})
+
+
+def load_cached(dest: Path, fp: str) -> dict | None:
+    try:
+        data = json.loads((dest / RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("fingerprint") == fp and isinstance(data.get("tests"), list):
+        return data
+    return None
+
+
+def _internal_error(target: Target, exc: BaseException) -> dict:
+    return {"student": target.student, "assignment": None, "notebook": str(target.path),
+            "score": 0.0, "max_score": 0.0, "status": "error",
+            "errors": [f"internal grader error: {type(exc).__name__}: {exc}"],
+            "execution": {}, "import_errors": [], "tests": []}
+
+
+def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, data_dir: Path | None,
+               cache: dict, sandbox: str | None) -> dict:
+    start = time.monotonic()
+    extra = {"sandbox": sandbox} if sandbox is not None else {}
+    try:
+        result = grade_notebook(p.target, course, out_dir, public_only=public_only,
+                                data_dir=data_dir, _collect_cache=cache, **extra)
+    except Exception as exc:  # a bug of ours: never lose the other students
+        result = _internal_error(p.target, exc)
+    timings = dict(result.get("timings") or {})
+    timings.setdefault("execute", result.get("execution", {}).get("seconds"))
+    timings.setdefault("tests", result.get("rubric_seconds"))
+    timings["total"] = round(time.monotonic() - start, 2)
+    result["timings"] = {k: v for k, v in timings.items() if v is not None}
+    if p.duplicates:
+        result.setdefault("errors", []).append(
+            "найдено несколько ноутбуков этого задания; оценён самый поздний, "
+            f"{Path(result['notebook']).name}; не оценены: {', '.join(Path(d).name for d in p.duplicates)}")
+    if result["status"] != "error":  # an internal error is retried on the next run
+        result["fingerprint"] = p.fingerprint
+    write_json(p.dest / RESULT, result)
+    return result
+
+
+def _kill_children() -> None:
+    """Stop the notebook and pytest processes this process started (their own sessions)."""
+    try:
+        import psutil
+
+        from .execute import kill_tree
+
+        for child in psutil.Process().children():
+            kill_tree(child.pid)
+    except Exception:
+        pass
+
+
+def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int = 1,
+              public_only: bool = False, data_dir: Path | None = None, progress: bool = True,
+              resume: bool = True, stats: dict | None = None, sandbox: str | None = None) -> list[dict]:
+    """Grade every target, ``jobs`` at a time, reusing up-to-date results in ``out_dir``.
+
+    Returns one result per (student, assignment) in the order of the targets.
+    ``stats`` (optional) receives counts: graded, cached, failed, seconds.
+    ``sandbox``: passed to ``grade_notebook`` (off|auto|required); None: its default.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    data_dir = data_dir or course.data_dir()
+    options = {"public_only": bool(public_only), "data_dir": str(data_dir) if data_dir else None}
+    planned = plan(targets, course, out_dir, options, resume=resume)
+    todo = [p for p in planned if p.cached is None]
+    results: dict[int, dict] = {p.index: p.cached for p in planned if p.cached is not None}
+    failed = sum(1 for r in results.values() if r["status"] != "graded")
+    bar = tqdm(total=len(planned), initial=len(results), unit="nb", disable=not progress,
+               desc="grading", dynamic_ncols=True, smoothing=0.1)
+    bar.set_postfix(failed=failed, cached=len(results))
+    cache: dict = {}
+    lock = threading.Lock()
+    start = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        pending = {pool.submit(_grade_one, p, course, out_dir, public_only, data_dir, cache, sandbox): p for p in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                p = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # writing the result failed (disk full?)
+                    result = _internal_error(p.target, exc)
+                with lock:
+                    results[p.index] = result
+                    if result["status"] != "graded":
+                        failed += 1
+                bar.set_postfix(failed=failed, cached=len(planned) - len(todo))
+                bar.update()
+    except BaseException:  # Ctrl-C: stop the children; what is written stays for the next run
+        pool.shutdown(wait=False, cancel_futures=True)
+        _kill_children()
+        bar.close()
+        raise
+    pool.shutdown(wait=True)
+    bar.close()
+    if stats is not None:
+        stats.update(graded=len(todo), cached=len(planned) - len(todo), failed=failed,
+                     seconds=round(time.monotonic() - start, 2))
+    return [results[p.index] for p in planned]
