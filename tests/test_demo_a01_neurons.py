@@ -1,0 +1,45 @@
+"""Demo class for a01_neurons: each buggy student loses exactly the tests their bug should cost."""
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "a01_neurons"
+MAX_SCORE = 42.0
+EXPECTED = {
+    "perfect": 42.0,
+    "a01-broadcasting": 35.0,
+    "a01-softmax-overflow": 40.0,
+    "a01-bias-grad-not-summed": 36.0,
+}
+FAILED = {
+    "perfect": set(),
+    # MSELoss without reshaping y_true: (N, 1) - (N,) broadcasts to (N, N)
+    "a01-broadcasting": {
+        "test_mse_reference_value",
+        "test_mse_prediction_column_vs_target_vector",
+        "test_mse_backward_batch",
+        "test_fit_neuron_batch_converges",
+    },
+    # softmax without subtracting the row maximum: nan on inputs around 1000 (hidden test)
+    "a01-softmax-overflow": {"test_softmax_large_inputs"},
+    # Linear.backward: dbiases = dvalues (not summed over the batch)
+    "a01-bias-grad-not-summed": {
+        "test_linear_backward_dbiases",
+        "test_fit_linear_converges",
+        "test_fit_network_x_squared",
+    },
+}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_demo_student_score(demo_results, student):
+    result = demo_results[(student, ASSIGNMENT)]
+    assert result["max_score"] == MAX_SCORE, result["tests"]
+    assert result["score"] == EXPECTED[student], result["tests"]
+
+
+@pytest.mark.parametrize("student", sorted(FAILED))
+def test_demo_student_failed_tests(demo_results, student):
+    result = demo_results[(student, ASSIGNMENT)]
+    failed = {t["name"] for t in result["tests"] if t["score"] < t["max_score"]}
+    assert failed == FAILED[student], result["tests"]
