@@ -1,0 +1,449 @@
+"""Рубрика для a03_modules: «Семинар 4: нейронная сеть» (Module, Sequential, Linear, Sigmoid, ReLU, обучение)."""
+import ast
+import functools
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder.testing import (
+    arrays,
+    as_array,
+    assert_close,
+    assert_no_loops,
+    assert_shape,
+    batch_sizes,
+    feature_counts,
+    numeric_gradient_array,
+    rel_error,
+    seeds,
+    well_conditioned,
+)
+
+# @settings(report_multiple_bugs=False) on every @given test: one failure is shrunk and reported
+# (not an ExceptionGroup of several), which also keeps grading a buggy submission fast.
+
+ASSIGNMENT = {"title": "Семинар 4: нейронная сеть", "cell_timeout": 60, "test_timeout": 60}
+
+#: «correct output» из семинара: np.random.seed(0) для Linear(4, 3), np.random.seed(1) для X
+CORRECT_OUTPUT = np.array([
+    [-1.54788446, -6.00658097, 6.39369587],
+    [-3.07885716, -8.08969546, 11.56531411],
+    [0.19697038, -9.59100515, 5.43998673],
+    [-0.31239372, -5.33085678, 1.94239605],
+    [-1.66825993, 1.10786278, 0.51528511],
+])
+#: градиенты, напечатанные в семинаре (они посчитаны на X при np.random.seed(2))
+SEMINAR_W_GRAD = np.array([
+    [27.44520232, 30.63657384, 6.58593022, -7.64214714],
+    [-5.08387273, 14.22907449, -75.6155538, 167.41204088],
+    [68.87172308, 6.4708471, 61.91460699, -47.26726932],
+])
+SEMINAR_X_GRAD = np.array([
+    [-1.71261934, 0.58248877, -1.20374468, 1.11486685],
+    [-1.02340544, -0.29771075, -0.68774671, -1.06928023],
+    [-0.74254431, 0.51827758, -0.53915275, 1.22659583],
+    [0.44302281, -0.5220335, 0.24317518, -0.69506347],
+    [-0.67793944, 0.3924578, -0.38305249, 0.18236823],
+])
+GRAD_TOL = 1e-5  # «относительная ошибка будет не больше 1e-5», как в семинаре
+
+
+# ---------------------------------------------------------------- helpers (only plain numpy)
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def toy_data(seed):
+    X = 10 * np.random.RandomState(seed).randn(5, 4)
+    y = np.zeros((5, 3))
+    y[np.arange(5), [0, 1, 2, 2, 1]] = 1
+    return X, y
+
+
+def seminar_linear(submission):
+    """Linear(4, 3) with the weights of init_linear(): np.random.seed(0), uniform on [-1/sqrt(4), 1/sqrt(4)].
+
+    The weights are drawn here and set on the layer: the submission runs in its own process,
+    so seeding numpy in the test would not reach its np.random.
+    """
+    W = np.random.RandomState(0).uniform(-0.5, 0.5, size=(3, 4))
+    return make_linear(submission, W)
+
+
+def make_linear(submission, W):
+    """Linear(n_in, n_out) of the submission with the given weights W (n_out, n_in)."""
+    n_out, n_in = W.shape
+    layer = submission.Linear(n_in, n_out)
+    layer.W = np.array(W, dtype=np.float64)
+    return layer
+
+
+def weights(seed, n_out, n_in):
+    return np.random.default_rng(seed + 1).standard_normal((n_out, n_in))
+
+
+def assert_gradient(actual, numeric, what):
+    """rel_error(actual, numeric) <= 1e-5 (entries near zero compared with atol 1e-7)."""
+    arr = assert_shape(actual, np.shape(numeric), what)
+    err = rel_error(arr, numeric)
+    if err > GRAD_TOL and not np.allclose(arr, numeric, rtol=GRAD_TOL, atol=1e-7):
+        assert_close(arr, numeric, f"{what} (относительная ошибка {err:.2e} > 1e-5)", rtol=GRAD_TOL, atol=1e-7)
+
+
+def method_source(class_source, method):
+    """The text of one method of a class, extracted with ast."""
+    src = textwrap.dedent(class_source)
+    tree = ast.parse(src)
+    lines = src.splitlines()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method:
+                    start = min([item.lineno] + [d.lineno for d in item.decorator_list])
+                    return textwrap.dedent("\n".join(lines[start - 1:item.end_lineno]))
+    raise AssertionError(f"В классе не найден метод `{method}`: не переименовывайте методы из задания.")
+
+
+@functools.lru_cache(maxsize=1)
+def digits_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        digits.data / 16.0, digits.target, test_size=0.25, random_state=0, stratify=digits.target)
+    return X_train, X_test, y_train, y_test
+
+
+def train_digits(submission):
+    X_train, X_test, y_train, y_test = digits_split()
+    Y_train = np.eye(10)[y_train]
+    result = submission.train(X_train.copy(), Y_train.copy(), n_hidden=64, lr=1.0, n_epochs=50,
+                              batch_size=32, seed=0)
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        "train(...) должна возвращать пару (net, loss_history)")
+    return result
+
+
+# ---------------------------------------------------------------- 1. dumb forward
+
+@pytest.mark.task("1. Linear.dumb_forward")
+@pytest.mark.points(1)
+def test_dumb_forward_reference(submission):
+    """Linear.dumb_forward на игрушечных данных семинара даёт «correct output»."""
+    X, _ = toy_data(1)
+    linear = seminar_linear(submission)
+    assert_close(linear.dumb_forward(X), CORRECT_OUTPUT,
+                 "Linear.dumb_forward(X) на данных init_linear() / init_toy_data()")
+
+
+@pytest.mark.task("1. Linear.dumb_forward")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_dumb_forward_formula(submission, n, n_in, n_out, seed):
+    """Linear.dumb_forward считает output_ij = sum_n input_in W_jn для любых размеров."""
+    x = np.random.default_rng(seed).standard_normal((n, n_in))
+    W = weights(seed, n_out, n_in)
+    layer = make_linear(submission, W)
+    assert_close(layer.dumb_forward(x.copy()), x @ W.T,
+                 f"Linear({n_in}, {n_out}).dumb_forward(x) для x формы {x.shape}")
+
+
+# ---------------------------------------------------------------- 2. forward
+
+@pytest.mark.task("2. Linear.forward")
+@pytest.mark.points(1)
+def test_forward_reference(submission):
+    """Linear.forward на игрушечных данных семинара даёт «correct output»."""
+    X, _ = toy_data(1)
+    linear = seminar_linear(submission)
+    assert_close(linear.forward(X), CORRECT_OUTPUT, "Linear.forward(X) на данных init_linear() / init_toy_data()")
+
+
+@pytest.mark.task("2. Linear.forward")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_forward_formula(submission, n, n_in, n_out, seed):
+    """Linear.forward совпадает с формулой (и с dumb_forward) для любых размеров."""
+    x = np.random.default_rng(seed).standard_normal((n, n_in))
+    W = weights(seed, n_out, n_in)
+    layer = make_linear(submission, W)
+    assert_close(layer.forward(x.copy()), x @ W.T, f"Linear({n_in}, {n_out}).forward(x) для x формы {x.shape}")
+
+
+@pytest.mark.task("2. Linear.forward")
+@pytest.mark.points(1)
+def test_forward_is_vectorized(submission):
+    """Linear.forward реализован матричными операциями numpy, без циклов Python."""
+    x = np.arange(6.0).reshape(2, 3)
+    W = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]])
+    assert_close(make_linear(submission, W).forward(x), x @ W.T, "Linear.forward(x)")
+    source = method_source(submission.source_of("Linear"), "forward")
+    what = "Linear.forward (в семинаре forward нужно реализовать матричными операциями numpy)"
+    assert_no_loops(source, what)
+    assert "dumb_forward" not in source, (
+        f"{what}: forward не должен вызывать dumb_forward: нужна векторизованная реализация без циклов.")
+
+
+@pytest.mark.task("3. Sequential.forward")
+@pytest.mark.points(1)
+def test_forward_stores_output(submission):
+    """forward модулей Linear, Sigmoid, ReLU и Sequential сохраняет результат в self.output."""
+    x = np.array([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]])
+    W = np.array([[0.9, 0.3], [0.2, 0.8]])
+    net = submission.Sequential()
+    net.add(make_linear(submission, W))
+    net.add(submission.ReLU())
+    modules = [("Linear", make_linear(submission, W), x @ W.T),
+               ("Sigmoid", submission.Sigmoid(), sigmoid(x)),
+               ("ReLU", submission.ReLU(), np.maximum(x, 0)),
+               ("Sequential(Linear, ReLU)", net, np.maximum(x @ W.T, 0))]
+    for name, module, expected in modules:
+        returned = module.forward(x.copy())
+        assert_close(returned, expected, f"{name}.forward(x): возвращаемое значение")
+        stored = getattr(module, "output", None)
+        assert stored is not None, f"{name}.forward(x) не сохранил результат в self.output"
+        assert_close(stored, expected, f"{name}.forward(x): значение self.output после forward")
+
+
+@pytest.mark.task("3. Sequential.forward")
+@pytest.mark.points(1)
+def test_two_layer_reference(submission):
+    """Двухслойная сеть с лекции (Linear с W=[[0.9, 0.3], [0.2, 0.8]] и Sigmoid) даёт [[0.7408, 0.6457]]."""
+    net = submission.Sequential()
+    net.add(make_linear(submission, np.array([[0.9, 0.3], [0.2, 0.8]])))
+    net.add(submission.Sigmoid())
+    out = net.forward(np.array([[1, 0.5]]))
+    assert_close(out, [[0.7408, 0.6457]], "Sequential(Linear, Sigmoid).forward([[1, 0.5]])", rtol=0, atol=5e-5)
+
+
+@pytest.mark.task("3. Sequential.forward")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, d=feature_counts, h=feature_counts, c=feature_counts, seed=seeds)
+def test_sequential_forward(submission, n, d, h, c, seed):
+    """Sequential.forward прогоняет вход через модули по порядку (Linear -> ReLU -> Linear -> Sigmoid)."""
+    x = np.random.default_rng(seed).standard_normal((n, d))
+    W1, W2 = weights(seed, h, d), weights(seed + 7, c, h)
+    net = submission.Sequential()
+    for module in (make_linear(submission, W1), submission.ReLU(), make_linear(submission, W2), submission.Sigmoid()):
+        net.add(module)
+    expected = sigmoid(np.maximum(x @ W1.T, 0) @ W2.T)
+    assert_close(net.forward(x.copy()), expected,
+                 f"Sequential(Linear({d}, {h}), ReLU, Linear({h}, {c}), Sigmoid).forward(x), x формы {x.shape}")
+
+
+# ---------------------------------------------------------------- 4. activations
+
+@pytest.mark.task("4. Sigmoid и ReLU")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(x=arrays(batch_sizes, feature_counts, scale=3.0))
+def test_sigmoid_forward(submission, x):
+    """Sigmoid.forward считает 1 / (1 + exp(-x)) поэлементно."""
+    assert_close(submission.Sigmoid().forward(x.copy()), sigmoid(x), f"Sigmoid.forward(x) для x формы {x.shape}")
+
+
+@pytest.mark.task("4. Sigmoid и ReLU")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(x=arrays(batch_sizes, feature_counts))
+def test_relu_forward(submission, x):
+    """ReLU.forward считает max(0, x) поэлементно."""
+    assert_close(submission.ReLU().forward(x.copy()), np.maximum(x, 0), f"ReLU.forward(x) для x формы {x.shape}")
+
+
+@pytest.mark.task("4. Sigmoid и ReLU")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(x=arrays(batch_sizes, feature_counts, scale=2.0), seed=seeds)
+def test_sigmoid_backward(submission, x, seed):
+    """Sigmoid.updateGradInput совпадает с численным градиентом (относительная ошибка <= 1e-5)."""
+    dout = np.random.default_rng(seed).standard_normal(x.shape)
+    layer = submission.Sigmoid()
+    layer.forward(x.copy())
+    grad = layer.updateGradInput(x.copy(), dout.copy())
+    assert_gradient(grad, numeric_gradient_array(sigmoid, x, dout), f"Sigmoid.updateGradInput(x, gradOutput), x формы {x.shape}")
+
+
+@pytest.mark.task("4. Sigmoid и ReLU")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(x=well_conditioned(batch_sizes, feature_counts), seed=seeds)
+def test_relu_backward(submission, x, seed):
+    """ReLU.updateGradInput совпадает с численным градиентом (относительная ошибка <= 1e-5)."""
+    dout = np.random.default_rng(seed).standard_normal(x.shape)
+    layer = submission.ReLU()
+    layer.forward(x.copy())
+    grad = layer.updateGradInput(x.copy(), dout.copy())
+    assert_gradient(grad, numeric_gradient_array(lambda z: np.maximum(z, 0), x, dout),
+                    f"ReLU.updateGradInput(x, gradOutput), x формы {x.shape}")
+
+
+# ---------------------------------------------------------------- 5. Linear backward
+
+@pytest.mark.task("5. Backward: Linear")
+@pytest.mark.points(2)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_linear_grad_input(submission, n, n_in, n_out, seed):
+    """Linear.backward возвращает градиент по входу, совпадающий с численным (ошибка <= 1e-5)."""
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal((n, n_in)), rng.standard_normal((n, n_out))
+    W = weights(seed, n_out, n_in)
+    layer = make_linear(submission, W)
+    grad = layer.backward(x.copy(), dout.copy())
+    numeric = numeric_gradient_array(lambda z: z @ W.T, x, dout)
+    assert_gradient(grad, numeric, f"Linear({n_in}, {n_out}).backward(x, gradOutput): градиент по входу")
+    assert_gradient(layer.gradInput, numeric, f"Linear({n_in}, {n_out}): self.gradInput после backward")
+
+
+@pytest.mark.task("5. Backward: Linear")
+@pytest.mark.points(2)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_linear_grad_W(submission, n, n_in, n_out, seed):
+    """После backward getGradParameters()[0] совпадает с численным градиентом по W (ошибка <= 1e-5)."""
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal((n, n_in)), rng.standard_normal((n, n_out))
+    W = weights(seed, n_out, n_in)
+    layer = make_linear(submission, W)
+    layer.backward(x.copy(), dout.copy())
+    grads = layer.getGradParameters()
+    assert isinstance(grads, (list, tuple)) and len(grads) == 1, (
+        "Linear.getGradParameters() должен возвращать список из одного массива [gradW]")
+    numeric = numeric_gradient_array(lambda w: x @ w.T, W, dout)
+    assert_gradient(grads[0], numeric, f"Linear({n_in}, {n_out}).getGradParameters()[0] после backward (градиент по W)")
+
+
+@pytest.mark.task("5. Backward: Linear")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_get_grad_parameters(submission, n, n_in, n_out, seed):
+    """getGradParameters возвращает [gradW] формы (n_out, n_in), заполненный accGradParameters."""
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal((n, n_in)), rng.standard_normal((n, n_out))
+    layer = make_linear(submission, weights(seed, n_out, n_in))
+    layer.zeroGradParameters()
+    layer.accGradParameters(x.copy(), dout.copy())
+    grads = layer.getGradParameters()
+    assert isinstance(grads, (list, tuple)) and len(grads) == 1, (
+        "Linear.getGradParameters() должен возвращать список из одного массива [gradW]")
+    assert_close(grads[0], dout.T @ x,
+                 f"Linear({n_in}, {n_out}): getGradParameters()[0] после accGradParameters(x, gradOutput)")
+
+
+@pytest.mark.task("5. Backward: Linear")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, n_in=feature_counts, n_out=feature_counts, seed=seeds)
+def test_grad_W_accumulates(submission, n, n_in, n_out, seed):
+    """accGradParameters прибавляет градиент к gradW (накапливает), zeroGradParameters его обнуляет."""
+    rng = np.random.default_rng(seed)
+    x1, d1 = rng.standard_normal((n, n_in)), rng.standard_normal((n, n_out))
+    x2, d2 = rng.standard_normal((n, n_in)), rng.standard_normal((n, n_out))
+    layer = make_linear(submission, weights(seed, n_out, n_in))
+    layer.zeroGradParameters()
+    layer.backward(x1.copy(), d1.copy())
+    layer.backward(x2.copy(), d2.copy())
+    assert_close(layer.getGradParameters()[0], d1.T @ x1 + d2.T @ x2,
+                 f"Linear({n_in}, {n_out}): градиент по W после двух backward подряд "
+                 "(градиенты должны складываться: self.gradW += ..., а не self.gradW = ...)")
+    layer.zeroGradParameters()
+    assert_close(layer.getGradParameters()[0], np.zeros((n_out, n_in)),
+                 f"Linear({n_in}, {n_out}): градиент по W после zeroGradParameters()")
+
+
+@pytest.mark.task("5. Backward: Linear")
+@pytest.mark.points(1)
+@pytest.mark.hidden
+def test_seminar_gradient_reference(submission):
+    """Linear.backward с MSECriterion на данных семинара воспроизводит напечатанные градиенты."""
+    X, y = toy_data(2)  # напечатанные в семинаре градиенты посчитаны на этих данных
+    linear = seminar_linear(submission)
+    W = np.random.RandomState(0).uniform(-0.5, 0.5, size=(3, 4))
+    grad_output = 2 * (X @ W.T - y) / X.shape[0]  # MSECriterion.updateGradInput(X @ W.T, y)
+    X_grad = linear.backward(X.copy(), grad_output)
+    assert_close(linear.getGradParameters()[0], SEMINAR_W_GRAD, "Linear.getGradParameters()[0] на данных семинара")
+    assert_close(X_grad, SEMINAR_X_GRAD, "Linear.backward(X, grad_output) на данных семинара")
+
+
+# ---------------------------------------------------------------- 6. Sequential backward
+
+@pytest.mark.task("6. Backward: Sequential")
+@pytest.mark.points(2)
+@settings(report_multiple_bugs=False)
+@given(n=batch_sizes, d=feature_counts, h=feature_counts, c=feature_counts, seed=seeds)
+def test_sequential_backward(submission, n, d, h, c, seed):
+    """Sequential.backward передаёт каждому модулю его вход из forward: градиенты сети совпадают с численными."""
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal((n, d)), rng.standard_normal((n, c))
+    W1, W2 = weights(seed, h, d), weights(seed + 7, c, h)
+    first, second = make_linear(submission, W1), make_linear(submission, W2)
+    net = submission.Sequential()
+    for module in (first, submission.Sigmoid(), second, submission.Sigmoid()):
+        net.add(module)
+    net.zeroGradParameters()
+    net.forward(x.copy())
+    grad = net.backward(x.copy(), dout.copy())
+    hint = (" Каждому модулю в backward нужно передавать тот вход, который он получил в forward "
+            "(output предыдущего модуля), а не вход всей сети.")
+    arch = f"Sequential(Linear({d}, {h}), Sigmoid, Linear({h}, {c}), Sigmoid)"
+    numeric_x = numeric_gradient_array(lambda z: sigmoid(sigmoid(z @ W1.T) @ W2.T), x, dout)
+    numeric_W1 = numeric_gradient_array(lambda w: sigmoid(sigmoid(x @ w.T) @ W2.T), W1, dout)
+    numeric_W2 = numeric_gradient_array(lambda w: sigmoid(sigmoid(x @ W1.T) @ w.T), W2, dout)
+    try:
+        assert_gradient(second.getGradParameters()[0], numeric_W2, f"{arch}.backward: градиент по W второго Linear")
+        assert_gradient(first.getGradParameters()[0], numeric_W1, f"{arch}.backward: градиент по W первого Linear")
+        assert_gradient(grad, numeric_x, f"{arch}.backward(x, gradOutput): градиент по входу сети")
+    except AssertionError as exc:
+        raise AssertionError(str(exc) + "\n" + hint) from None
+
+
+# ---------------------------------------------------------------- 7. training
+
+@pytest.mark.task("7. Обучение сети")
+@pytest.mark.points(1)
+@settings(report_multiple_bugs=False)
+@given(x=arrays(batch_sizes, st.integers(2, 6)))
+def test_predict(submission, x):
+    """predict(net, X) возвращает номер класса с наибольшим выходом сети."""
+    net = submission.Sigmoid()  # любой модуль - сеть; монотонный выход: ответ = argmax(X)
+    labels = as_array(submission.predict(net, x.copy()), "predict(net, X)")
+    assert_close(labels, np.argmax(x, axis=1), f"predict(net, X) для сети Sigmoid и X формы {x.shape}",
+                 rtol=0, atol=0)
+
+
+@pytest.mark.task("7. Обучение сети")
+@pytest.mark.points(2)
+def test_train_loss_decreases(submission):
+    """train на load_digits (seed=0): функция потерь на мини-батчах заметно падает."""
+    _, history = train_digits(submission)
+    X_train = digits_split()[0]
+    n_batches = 50 * int(np.ceil(len(X_train) / 32))
+    history = assert_shape(history, (n_batches,),
+                           "loss_history из train(...): одно значение на каждый мини-батч каждой эпохи")
+    assert np.all(np.isfinite(history)), "loss_history содержит nan или inf: проверьте шаг и градиенты"
+    first, last = history[:20].mean(), history[-20:].mean()
+    assert last < 0.25 * first, (
+        f"Функция потерь почти не уменьшилась: в начале {first:.3f}, в конце {last:.3f} "
+        "(ожидается уменьшение хотя бы в 4 раза).")
+
+
+@pytest.mark.task("7. Обучение сети")
+@pytest.mark.points(2)
+@pytest.mark.hidden
+def test_train_accuracy(submission):
+    """Сеть, обученная train на load_digits (seed=0), угадывает не меньше 90% цифр отложенной выборки."""
+    net, _ = train_digits(submission)
+    _, X_test, _, y_test = digits_split()
+    predicted = np.argmax(as_array(net.forward(X_test.copy()), "net.forward(X_test)"), axis=1)
+    accuracy = float(np.mean(predicted == y_test))
+    assert accuracy >= 0.9, f"Доля правильных ответов на отложенной выборке {accuracy:.3f} < 0.9"
