@@ -1,0 +1,660 @@
+"""Rubric of a05_mlp_cnn ("[ML][HW05] Нейронные сети", 10 points).
+
+Task 1 (3): Linear / ReLU / Softmax on numpy.  Task 2 (2): MLPClassifier.  Task 3 (2): moons and
+blobs trained once with fixed seeds.  Task 4 (3): a PyTorch CNN for CIFAR-10, graded from the
+student's saved ``state_dict`` (never trained here); needs the optional extra ``torch`` and a
+``cifar-10-batches-py`` folder (``autograder grade --data DIR``, else ``<course>/data``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.datasets import make_blobs, make_moons
+
+from autograder.testing import (
+    arrays,
+    as_array,
+    assert_close,
+    assert_finite,
+    assert_shape,
+    batch_sizes,
+    feature_counts,
+    numeric_gradient_array,
+    numeric_gradient_attr,
+    rel_error,
+    seeds,
+    well_conditioned,
+)
+
+ASSIGNMENT = {
+    "title": "Нейронные сети: MLP на numpy и CNN на PyTorch",
+    "test_timeout": 300,      # task 4 runs the student's CNN over the CIFAR-10 test set on a CPU
+    "rubric_timeout": 900,
+    "memory_mb": 4096,        # PyTorch
+}
+
+TORCH_REASON = "не оценено: установите дополнительную зависимость torch (pip install '.[torch]')"
+#: gradients: relative error of a correct float64 backward is ~1e-9; float32 code stays under 1e-4
+GRAD_TOL = 1e-5
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _check_grad(actual, expected, what):
+    actual = assert_shape(actual, np.shape(expected), what)
+    err = rel_error(actual, expected)
+    assert err < GRAD_TOL, (
+        f"{what}: градиент не совпадает с численным (относительная ошибка {err:.2e}).\n"
+        f"  численный: {np.array2string(np.asarray(expected), precision=4, threshold=20)}\n"
+        f"  ваш:       {np.array2string(np.asarray(actual), precision=4, threshold=20)}")
+
+
+def _seed(submission, seed=0):
+    """np.random.seed in the process where the student's code runs (and here): Linear's init and
+    the shuffling in fit use the global numpy generator, as in the homework."""
+    np.random.seed(seed)
+    student_np = _student_module(submission, "np")
+    if student_np is not None:
+        student_np.random.seed(seed)
+
+
+def _student_module(submission, name):
+    """A module the notebook imported (np, torch, os), as the student's process sees it, or None."""
+    try:
+        return getattr(submission, name)
+    except AttributeError:
+        return None
+
+
+def _linear(submission, W, b=None):
+    """A student's Linear with the given weights (b: of the shape the student's b has)."""
+    layer = submission.Linear(W.shape[0], W.shape[1])
+    layer.W = W.copy()
+    if b is not None:
+        layer.b = np.asarray(b, dtype=np.float64).reshape(np.shape(layer.b)).copy()
+    return layer
+
+
+# --------------------------------------------------------------------------- task 1
+
+@pytest.mark.task("1. Linear")
+@pytest.mark.points(0.25)
+@given(n_in=feature_counts, n_out=feature_counts)
+def test_linear_init(submission, n_in, n_out):
+    """Linear: W формы (in, out) из U[-1/sqrt(in), 1/sqrt(in)], b — нули из out элементов."""
+    _seed(submission, 0)
+    layer = submission.Linear(n_in, n_out)
+    W = assert_shape(layer.W, (n_in, n_out), f"Linear({n_in}, {n_out}).W")
+    b = as_array(layer.b, f"Linear({n_in}, {n_out}).b")
+    assert b.size == n_out, f"Linear({n_in}, {n_out}).b: ожидалось {n_out} элементов, получена форма {b.shape}"
+    assert np.all(b == 0), f"Linear({n_in}, {n_out}).b: смещения должны инициализироваться нулями, получено {b}"
+    bound = 1 / np.sqrt(n_in)
+    assert np.all(np.abs(W) <= bound + 1e-12), (
+        f"Linear({n_in}, {n_out}).W: значения должны лежать в [-{bound:.4f}, {bound:.4f}] "
+        f"(1/sqrt(in_features)), получен максимум |W| = {np.abs(W).max():.4f}")
+    big = submission.Linear(100, 50)
+    Wb = assert_shape(big.W, (100, 50), "Linear(100, 50).W")
+    assert np.abs(Wb).max() > 0.09 and abs(Wb.mean()) < 0.01 and np.unique(Wb).size > 4000, (
+        "Linear(100, 50).W: веса должны быть случайными и равномерно заполнять [-0.1, 0.1] "
+        f"(получено: min {Wb.min():.4f}, max {Wb.max():.4f}, среднее {Wb.mean():.4f})")
+
+
+@pytest.mark.task("1. Linear")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, vector=st.booleans())
+def test_linear_forward(submission, x, n_out, vector):
+    """Linear.forward: y = xW + b для вектора (out,) и для батча (N, out)."""
+    if vector:
+        x = x[0]
+    n_in = x.shape[-1]
+    rng = _rng(1)
+    W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
+    layer = _linear(submission, W, b)
+    expected = x @ W + b
+    assert_close(layer.forward(x.copy()), expected, f"Linear({n_in}, {n_out}).forward(x) для x формы {x.shape}",
+                 inputs={"x": x})
+
+
+@pytest.mark.task("1. Linear")
+@pytest.mark.points(0.5)
+@given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, vector=st.booleans(), seed=seeds)
+def test_linear_backward_input(submission, x, n_out, vector, seed):
+    """Linear.backward(d) возвращает градиент по входу (сверка с численным градиентом)."""
+    if vector:
+        x = x[0]
+    n_in = x.shape[-1]
+    rng = _rng(seed)
+    W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
+    dout = rng.standard_normal(x.shape[:-1] + (n_out,))
+    layer = _linear(submission, W, b)
+    expected = numeric_gradient_array(lambda z: layer.forward(z), x, dout)
+    layer.forward(x.copy())
+    _check_grad(layer.backward(dout.copy()), expected,
+                f"Linear({n_in}, {n_out}).backward(d) для x формы {x.shape}")
+
+
+@pytest.mark.task("1. Linear")
+@pytest.mark.points(0.5)
+@given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, seed=seeds)
+def test_linear_backward_params(submission, x, n_out, seed):
+    """Градиенты по W и b (сумма по батчу) совпадают с численными: проверка через update(1)."""
+    n_in = x.shape[-1]
+    rng = _rng(seed)
+    W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
+    dout = rng.standard_normal((x.shape[0], n_out))
+    layer = _linear(submission, W, b)
+    b0 = np.array(layer.b, dtype=np.float64)
+    dW = numeric_gradient_attr(layer, "W", lambda: layer.forward(x), dout)
+    db = numeric_gradient_attr(layer, "b", lambda: layer.forward(x), dout)
+    layer.W, layer.b = W.copy(), b0.copy()
+    layer.forward(x.copy())
+    layer.backward(dout.copy())
+    layer.update(1.0)
+    what = f"Linear({n_in}, {n_out}): backward(d) для батча x формы {x.shape}, затем update(1.0)"
+    _check_grad(W - assert_shape(layer.W, W.shape, what + ": W"), dW, what + ": изменение W (= dW)")
+    _check_grad(b0 - assert_shape(layer.b, b0.shape, what + ": b"), db, what + ": изменение b (= db)")
+
+
+@pytest.mark.task("1. Linear")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, alpha=st.sampled_from([0.01, 0.3, 2.0]))
+def test_linear_update(submission, x, n_out, alpha):
+    """update(alpha): backward не меняет веса, update делает шаг W -= alpha*dW, b -= alpha*db."""
+    n_in = x.shape[-1]
+    rng = _rng(2)
+    W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
+    dout = rng.standard_normal((x.shape[0], n_out))
+    layer = _linear(submission, W, b)
+    b0 = np.array(layer.b, dtype=np.float64)
+    layer.forward(x.copy())
+    layer.backward(dout.copy())
+    assert_close(layer.W, W, "Linear.W сразу после backward (веса меняет только update)")
+    layer.update(alpha)
+    assert_close(layer.W, W - alpha * x.T @ dout, f"Linear.W после update({alpha})", inputs={"x": x, "d": dout})
+    assert_close(layer.b, b0 - alpha * dout.sum(axis=0).reshape(b0.shape), f"Linear.b после update({alpha})")
+    for name in ("ReLU", "Softmax"):
+        getattr(submission, name)().update(alpha)  # layers without parameters: a no-op that does not fail
+
+
+@pytest.mark.task("1. ReLU")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts), vector=st.booleans())
+def test_relu_forward(submission, x, vector):
+    """ReLU.forward: max(0, x) той же формы, вектор и батч."""
+    if vector:
+        x = x[0]
+    assert_close(submission.ReLU().forward(x.copy()), np.maximum(x, 0), f"ReLU().forward(x) для x формы {x.shape}",
+                 inputs={"x": x})
+
+
+@pytest.mark.task("1. ReLU")
+@pytest.mark.points(0.25)
+@given(x=well_conditioned(batch_sizes, feature_counts), seed=seeds)
+def test_relu_backward(submission, x, seed):
+    """ReLU.backward(d) совпадает с численным градиентом."""
+    layer = submission.ReLU()
+    dout = _rng(seed).standard_normal(x.shape)
+    expected = numeric_gradient_array(lambda z: submission.ReLU().forward(z), x, dout)
+    layer.forward(x.copy())
+    _check_grad(layer.backward(dout.copy()), expected, f"ReLU().backward(d) для x формы {x.shape}")
+
+
+@pytest.mark.task("1. Softmax")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts, scale=3.0), vector=st.booleans())
+def test_softmax_forward(submission, x, vector):
+    """Softmax.forward: вероятности по последней оси (суммы 1), вектор и батч."""
+    if vector:
+        x = x[0]
+    assert_close(submission.Softmax().forward(x.copy()), _softmax(x), f"Softmax().forward(x) для x формы {x.shape}",
+                 inputs={"x": x})
+
+
+@pytest.mark.task("1. Softmax")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts), vector=st.booleans(), seed=seeds)
+def test_softmax_backward(submission, x, vector, seed):
+    """Softmax.backward(d) совпадает с численным градиентом."""
+    if vector:
+        x = x[0]
+    layer = submission.Softmax()
+    dout = _rng(seed).standard_normal(x.shape)
+    expected = numeric_gradient_array(lambda z: submission.Softmax().forward(z), x, dout)
+    layer.forward(x.copy())
+    _check_grad(layer.backward(dout.copy()), expected, f"Softmax().backward(d) для x формы {x.shape}")
+
+
+@pytest.mark.hidden
+@pytest.mark.task("1. Softmax")
+@pytest.mark.points(0.25)
+@given(x=arrays(batch_sizes, feature_counts), shift=st.sampled_from([800.0, -800.0, 1e4]))
+def test_softmax_stable(submission, x, shift):
+    """Softmax устойчив к большим входам: без nan/inf, softmax(x + c) = softmax(x)."""
+    z = x * 50 + shift
+    out = assert_finite(submission.Softmax().forward(z.copy()), f"Softmax().forward(x) для x порядка {shift:g}")
+    assert_close(out, _softmax(z), f"Softmax().forward(x) для x порядка {shift:g}")
+
+
+# --------------------------------------------------------------------------- task 2
+
+def _mlp(submission, sizes, **kw):
+    """MLPClassifier over Linear/ReLU layers of the given sizes; returns (model, linear layers)."""
+    layers, linears = [], []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = submission.Linear(a, b)
+        linears.append(lin)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(submission.ReLU())
+    return submission.MLPClassifier(layers, **kw), linears
+
+
+def _forward_ref(linears, X):
+    h = np.asarray(X, dtype=np.float64)
+    for i, lin in enumerate(linears):
+        h = h @ np.asarray(lin.W, dtype=np.float64) + np.asarray(lin.b, dtype=np.float64).reshape(-1)
+        if i < len(linears) - 1:
+            h = np.maximum(h, 0)
+    return _softmax(h)
+
+
+@pytest.mark.task("2. MLPClassifier")
+@pytest.mark.points(0.5)
+@given(X=arrays(batch_sizes, feature_counts), hidden=feature_counts, n_classes=st.integers(2, 5))
+def test_mlp_predict_proba(submission, X, hidden, n_classes):
+    """predict_proba: форма (N, n_classes), строки — вероятности, в конце сети ровно один Softmax."""
+    _seed(submission, 0)
+    model, linears = _mlp(submission, [X.shape[1], hidden, n_classes])
+    proba = model.predict_proba(X.copy())
+    what = f"MLPClassifier([Linear({X.shape[1]}, {hidden}), ReLU(), Linear({hidden}, {n_classes})]).predict_proba(X)"
+    proba = assert_shape(proba, (X.shape[0], n_classes), what + f" для X формы {X.shape}")
+    assert_close(proba.sum(axis=1), np.ones(X.shape[0]), what + ": суммы строк")
+    assert_close(proba, _forward_ref(linears, X), what, inputs={"X": X})
+
+
+@pytest.mark.task("2. MLPClassifier")
+@pytest.mark.points(0.25)
+@given(X=arrays(batch_sizes, feature_counts, scale=3.0), n_classes=st.integers(2, 5))
+def test_mlp_predict(submission, X, n_classes):
+    """predict: вектор (N,) меток — argmax вероятностей."""
+    _seed(submission, 1)
+    model, _ = _mlp(submission, [X.shape[1], 8, n_classes])
+    proba = as_array(model.predict_proba(X.copy()), "MLPClassifier.predict_proba(X)")
+    expected = np.argmax(proba, axis=1)
+    labels = assert_shape(model.predict(X.copy()), (X.shape[0],), f"MLPClassifier.predict(X) для X формы {X.shape}")
+    assert np.array_equal(labels, expected), (
+        f"MLPClassifier.predict(X): метки должны быть argmax(predict_proba(X), axis=1)\n"
+        f"  ожидалось: {expected}\n  получено:  {labels}\n  predict_proba: {np.round(proba, 3)}")
+
+
+def _seed_problem():
+    """The seminar's toy problem: 50 points in R^4, label by a nonlinear rule."""
+    X = _rng(0).standard_normal((50, 4))
+    y = [(0 if x[0] > x[2] ** 2 or x[3] ** 3 > 0.5 else 1) for x in X]
+    return X, y
+
+
+def _cross_entropy(proba, y):
+    proba = np.asarray(proba, dtype=np.float64)
+    return float(-np.mean(np.log(np.maximum(proba[np.arange(len(y)), np.asarray(y)], 1e-300))))
+
+
+@pytest.mark.task("2. MLPClassifier")
+@pytest.mark.points(0.5)
+def test_mlp_fit_lowers_loss(submission):
+    """fit (40 эпох, alpha=0.1, батчи по 32) снижает cross-entropy на задаче из семинара хотя бы вдвое."""
+    X, y = _seed_problem()
+    _seed(submission, 0)
+    model, _ = _mlp(submission, [4, 64, 64, 2], epochs=40, alpha=0.1)
+    before = _cross_entropy(model.predict_proba(X), y)
+    _seed(submission, 0)
+    model.fit(X, y)
+    after = _cross_entropy(assert_finite(model.predict_proba(X), "predict_proba(X) после fit"), y)
+    assert after < 0.5 * before, (
+        "MLPClassifier([Linear(4, 64), ReLU(), Linear(64, 64), ReLU(), Linear(64, 2)], epochs=40, alpha=0.1)"
+        f".fit(X, y): cross-entropy на обучающей выборке была {before:.4f}, после обучения {after:.4f}; "
+        f"ожидалось меньше {0.5 * before:.4f} (эталонное решение даёт около 0.2)")
+
+
+@pytest.mark.task("2. MLPClassifier")
+@pytest.mark.points(0.25)
+def test_mlp_fit_does_not_mutate(submission):
+    """fit не меняет переданные X и y (ни массивы, ни список)."""
+    X, y = _seed_problem()
+    X_copy, y_list = X.copy(), list(y)
+    y_array = np.array(y)
+    for labels, name in ((y_list, "список"), (y_array, "массив")):
+        _seed(submission, 0)
+        model, _ = _mlp(submission, [4, 8, 2], epochs=2, alpha=0.1)
+        model.fit(X, labels, batch_size=16)
+        assert np.array_equal(X, X_copy), "MLPClassifier.fit(X, y) изменил X: перемешивайте индексы, а не сами данные"
+        assert list(labels) == list(y), f"MLPClassifier.fit(X, y) изменил y ({name}): перемешивайте индексы"
+
+
+@pytest.mark.hidden
+@pytest.mark.task("2. MLPClassifier")
+@pytest.mark.points(0.5)
+@given(n=st.integers(2, 12), n_in=feature_counts, n_classes=st.integers(2, 4), seed=seeds,
+       extra=st.sampled_from([0, 7]))
+def test_mlp_fit_one_full_batch_step(submission, n, n_in, n_classes, seed, extra):
+    """Одна эпоха при batch_size >= N — ровно один шаг градиентного спуска по средней cross-entropy."""
+    rng = _rng(seed)
+    X = rng.standard_normal((n, n_in))
+    y = np.arange(n) % n_classes
+    rng.shuffle(y)
+    W1, W2 = rng.standard_normal((n_in, 5)), rng.standard_normal((5, n_classes))
+    b1, b2 = rng.standard_normal(5) * 0.1, rng.standard_normal(n_classes) * 0.1
+    alpha = 0.5
+    # the reference step
+    h_pre = X @ W1 + b1
+    h = np.maximum(h_pre, 0)
+    p = _softmax(h @ W2 + b2)
+    g = (p - np.eye(n_classes)[y]) / n
+    dW2, db2 = h.T @ g, g.sum(0)
+    gh = (g @ W2.T) * (h_pre > 0)
+    dW1, db1 = X.T @ gh, gh.sum(0)
+    new = [(W1 - alpha * dW1, b1 - alpha * db1), (W2 - alpha * dW2, b2 - alpha * db2)]
+    expected = _softmax(np.maximum(X @ new[0][0] + new[0][1], 0) @ new[1][0] + new[1][1])
+
+    l1, l2 = _linear(submission, W1, b1), _linear(submission, W2, b2)
+    model = submission.MLPClassifier([l1, submission.ReLU(), l2], epochs=1, alpha=alpha)
+    _seed(submission, 0)
+    model.fit(X.copy(), y.copy(), batch_size=n + extra)
+    assert_close(model.predict_proba(X.copy()), expected,
+                 f"predict_proba(X) после fit(X, y, batch_size={n + extra}) с epochs=1, alpha={alpha} "
+                 "(ожидается один шаг по градиенту средней по батчу cross-entropy)", inputs={"X": X, "y": y})
+
+
+# --------------------------------------------------------------------------- task 3
+
+def _train_once(submission, make_classifier, X, y):
+    _seed(submission, 0)
+    classifier = make_classifier()
+    _seed(submission, 0)
+    classifier.fit(X, y)
+    return classifier
+
+
+def _accuracy_test(submission, factory_name, make_data):
+    X, y = make_data(0)
+    X_test, y_test = make_data(1)
+    classifier = _train_once(submission, getattr(submission, factory_name), X, y)
+    pred = assert_shape(classifier.predict(X_test), y_test.shape, f"{factory_name}().predict(X_test)")
+    acc = float(np.mean(pred == y_test))
+    assert acc > 0.85, (
+        f"{factory_name}(): accuracy на тестовой выборке {acc:.4f}, нужно больше 0.85 "
+        "(обучение один раз: np.random.seed(0) перед созданием и перед fit)")
+
+
+@pytest.mark.task("3. Синтетические данные")
+@pytest.mark.points(1)
+def test_moons_accuracy(submission):
+    """make_moons(400, noise=0.075): accuracy на тесте > 0.85 после одного обучения с seed 0."""
+    _accuracy_test(submission, "make_moons_classifier",
+                   lambda rs: make_moons(400, noise=0.075, random_state=rs))
+
+
+@pytest.mark.task("3. Синтетические данные")
+@pytest.mark.points(1)
+def test_blobs_accuracy(submission):
+    """make_blobs(400, 2, centers=[[0, 0], [2.5, 2.5], [-2.5, 3]]): accuracy на тесте > 0.85."""
+    _accuracy_test(submission, "make_blobs_classifier",
+                   lambda rs: make_blobs(400, 2, centers=[[0, 0], [2.5, 2.5], [-2.5, 3]], random_state=rs))
+
+
+# --------------------------------------------------------------------------- task 4 (PyTorch)
+#
+# The student's objects may live in another process: a tensor that requires grad comes back as
+# a handle (its methods run there), one that does not comes back as a tensor.  So the tests call
+# ``.detach()`` / ``.backward()`` / ``.numel()`` on what the student returns, never ``torch.*`` on it.
+
+def _torch():
+    """torch, or skip the test (task 4 needs the optional extra)."""
+    try:
+        import torch
+    except ImportError:  # not installed (ModuleNotFoundError) or a broken install
+        pytest.skip(TORCH_REASON)
+    return torch
+
+
+def _seed_student_torch(submission, seed=0):
+    """torch.manual_seed in the process where the student's code runs (and here)."""
+    torch = _torch()
+    torch.manual_seed(seed)
+    student_torch = _student_module(submission, "torch")
+    if student_torch is not None:
+        student_torch.manual_seed(seed)
+
+
+def _numpy(value, what):
+    """A tensor the student returned (here or a handle) as a float64 numpy array."""
+    try:
+        value = value.detach()
+    except AttributeError:
+        raise AssertionError(f"{what}: ожидался torch.Tensor, получено значение типа {type(value).__name__}") from None
+    return as_array(value, what)
+
+
+def _probabilities(out, n, what):
+    p = assert_shape(_numpy(out, what), (n, 10), what)
+    assert np.all(p >= 0) and np.allclose(p.sum(axis=1), 1, atol=1e-4), (
+        f"{what}: строки выхода должны быть вероятностями (неотрицательные, сумма 1): в конце Model нужен "
+        f"softmax. Суммы строк: {np.round(p.sum(axis=1), 4)}, минимум {p.min():.4f}")
+    return p
+
+
+@pytest.mark.task("4. Model (PyTorch)")
+@pytest.mark.points(0.5)
+def test_model_outputs_probabilities(submission):
+    """Model(): вход (N, 3, 32, 32) -> выход (N, 10), строки — вероятности (softmax в конце)."""
+    torch = _torch()
+    _seed_student_torch(submission)
+    model = submission.Model()
+    mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
+    for n in (1, 3, 16):
+        out = model(torch.rand(n, 3, 32, 32))
+        _probabilities(out, n, f"Model()(x) для x формы ({n}, 3, 32, 32)")
+
+
+@pytest.mark.task("4. Model (PyTorch)")
+@pytest.mark.points(0.5)
+def test_calculate_loss(submission):
+    """calculate_loss(X, y, model) — средняя cross-entropy вероятностей модели (и когда в батче не все классы)."""
+    torch = _torch()
+    _seed_student_torch(submission)
+    model = submission.Model()
+    mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
+    for labels in ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 7], [3, 3, 1], [5]):
+        X = torch.rand(len(labels), 3, 32, 32)
+        y = torch.tensor(labels, dtype=torch.long)
+        p = _probabilities(model(X), len(labels), "calculate_loss проверяется на выходе Model(): Model()(X)")
+        loss = submission.calculate_loss(X, y, model)
+        what = f"calculate_loss(X, y, model) для y = {labels}"
+        try:
+            size = int(loss.numel())
+        except AttributeError:
+            raise AssertionError(f"{what}: ожидался тензор-скаляр, получено {type(loss).__name__}") from None
+        assert size == 1, f"{what}: ожидался тензор-скаляр (среднее по батчу), получено {size} чисел"
+        expected = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+        assert_close(float(loss), expected, what, rtol=1e-4)
+
+
+@pytest.mark.task("4. Model (PyTorch)")
+@pytest.mark.points(0.25)
+def test_gradients_reach_all_parameters(submission):
+    """loss.backward() даёт конечный градиент каждому параметру Model."""
+    torch = _torch()
+    _seed_student_torch(submission)
+    model = submission.Model()
+    mode = model.train()  # returns model itself; the handle is kept (see above)
+    X, y = torch.rand(8, 3, 32, 32), torch.arange(8) % 10
+    loss = submission.calculate_loss(X, y, model)
+    assert getattr(loss, "requires_grad", False) is True, (
+        "calculate_loss(X, y, model) должна возвращать тензор, связанный с параметрами модели "
+        "(не .item() и не внутри torch.no_grad())")
+    loss.backward()
+    params = list(model.named_parameters())
+    assert params, "Model() не имеет обучаемых параметров"
+    grads = {name: p.grad for name, p in params if p.requires_grad}
+    missing = [name for name, g in grads.items() if g is None]
+    assert not missing, f"после calculate_loss(...).backward() градиент не дошёл до параметров: {missing[:8]}"
+    arrays_ = {name: as_array(g, f"градиент {name}") for name, g in grads.items()}
+    bad = [name for name, g in arrays_.items() if not np.all(np.isfinite(g))]
+    assert not bad, f"после calculate_loss(...).backward() градиент содержит nan/inf у параметров: {bad[:8]}"
+    assert any(np.abs(g).sum() > 0 for g in arrays_.values()), "после backward() все градиенты нулевые"
+
+
+def _state(module):
+    """A model's state_dict as {name: float64 numpy array} (floating-point entries)."""
+    out = {}
+    for name, value in module.state_dict().items():
+        arr = as_array(value, f"state_dict()[{name!r}]")
+        out[name] = arr
+    return out
+
+
+@pytest.mark.task("4. Model (PyTorch)")
+@pytest.mark.points(0.25)
+def test_train_updates_and_saves(submission):
+    """train(model, ...) делает шаги оптимизации, возвращает списки потерь и сохраняет state_dict."""
+    torch = _torch()
+    _seed_student_torch(submission)
+    model = submission.Model()
+    before = _state(model)
+    X, y = torch.rand(32, 3, 32, 32), torch.arange(32) % 10
+    batches = [(X[:16], y[:16]), (X[16:], y[16:])]
+    name = "_ag_train_check.pt"  # relative: written where the student's code runs
+    train_losses, test_losses = submission.train(model, batches, batches, epochs=2, weights_path=name)
+    for what, losses in (("train_losses", train_losses), ("test_losses", test_losses)):
+        arr = assert_shape(np.asarray(losses, dtype=np.float64), (2,), f"train(..., epochs=2): {what}")
+        assert_finite(arr, f"train(..., epochs=2): {what}")
+    after = _state(model)
+    assert any(not np.array_equal(after[k], before[k]) for k in before), (
+        "train(...): параметры модели не изменились (нет шагов оптимизатора?)")
+    try:
+        saved = submission.torch.load(name, map_location="cpu", weights_only=True)
+        fresh = submission.Model()
+        fresh.load_state_dict(saved)
+    except Exception as exc:
+        raise AssertionError(
+            f"train(..., weights_path={name!r}): сохранённые веса не загружаются в Model() через "
+            f"torch.load(..., weights_only=True) ({type(exc).__name__}: {str(exc)[:200]})") from None
+    finally:
+        student_os = _student_module(submission, "os")
+        try:
+            student_os.remove(name)
+        except Exception:
+            pass
+    loaded = _state(fresh)
+    assert any(not np.array_equal(loaded[k], before[k]) for k in before), (
+        "train(...): в weights_path сохранены начальные веса, а не обученные")
+
+
+# --- metrics on the CIFAR-10 test set, with the student's saved weights
+
+def _cifar_folder(data_dir):
+    from autograder.datasets import find_cifar10
+
+    for cand in (data_dir, Path(__file__).resolve().parents[2] / "data"):
+        found = find_cifar10(cand)
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def cifar_predictions(submission, submission_dir, data_dir):
+    """(predicted labels, true labels) of the student's Model with their weights on test_batch."""
+    torch = _torch()
+    from autograder.datasets import load_cifar10
+
+    folder = _cifar_folder(data_dir)
+    if folder is None:
+        pytest.skip("не оценено: нет данных CIFAR-10 (папка cifar-10-batches-py; "
+                    "укажите её в autograder grade --data DIR)")
+    name = submission.WEIGHTS_PATH
+    path = (Path(submission_dir or ".") / str(name))
+    assert path.is_file(), (
+        f"файл весов {name} не найден рядом с ноутбуком: обучите модель, сохраните "
+        f"torch.save(model.state_dict(), WEIGHTS_PATH) и сдайте файл вместе с ноутбуком")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise AssertionError(
+            f"файл весов {name} не читается torch.load(..., weights_only=True): сохраняйте "
+            f"model.state_dict(), а не всю модель ({type(exc).__name__}: {str(exc)[:200]})") from None
+    _seed_student_torch(submission)
+    model = submission.Model()
+    try:
+        model.load_state_dict(dict(state))
+    except Exception as exc:
+        raise AssertionError(
+            f"веса из {name} не подходят к Model(): архитектура в ноутбуке должна совпадать с той, "
+            f"что была при обучении ({type(exc).__name__}: {str(exc)[:300]})") from None
+    mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
+    X, y = load_cifar10(folder, train=False)
+    preds = []
+    student_torch = _student_module(submission, "torch")
+    if student_torch is not None:
+        student_torch.set_grad_enabled(False)  # inference only: no autograd graph in the student's process
+    try:
+        for start in range(0, len(X), 250):
+            out = model(torch.from_numpy(X[start:start + 250]))
+            scores = _numpy(out, "Model()(x) на изображениях CIFAR-10")
+            preds.append(assert_shape(scores, (len(X[start:start + 250]), 10), "Model()(x)").argmax(axis=1))
+    finally:
+        if student_torch is not None:
+            student_torch.set_grad_enabled(True)
+    return np.concatenate(preds), y
+
+
+def _metrics(pred, y):
+    confusion = np.zeros((10, 10))
+    np.add.at(confusion, (y, pred), 1)
+    tp = np.diag(confusion)
+    col, row = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(tp, col, out=np.zeros(10), where=col > 0)
+    recall = np.divide(tp, row, out=np.zeros(10), where=row > 0)
+    return {"accuracy": tp.sum() / confusion.sum(), "mean precision": precision.mean(),
+            "mean recall": recall.mean()}
+
+
+def _metric_test(cifar_predictions, name):
+    pred, y = cifar_predictions
+    values = _metrics(pred, y)
+    assert values[name] > 0.5, (
+        f"{name} модели с весами из WEIGHTS_PATH на тестовой части CIFAR-10: {values[name]:.4f}, "
+        f"нужно больше 0.5 (все метрики: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()) + ")")
+
+
+@pytest.mark.task("4. Метрики на CIFAR-10")
+@pytest.mark.points(0.5)
+def test_cifar_accuracy(cifar_predictions):
+    """accuracy на тестовой части CIFAR-10 с сохранёнными весами > 0.5."""
+    _metric_test(cifar_predictions, "accuracy")
+
+
+@pytest.mark.task("4. Метрики на CIFAR-10")
+@pytest.mark.points(0.5)
+def test_cifar_mean_precision(cifar_predictions):
+    """mean precision на тестовой части CIFAR-10 > 0.5."""
+    _metric_test(cifar_predictions, "mean precision")
+
+
+@pytest.mark.task("4. Метрики на CIFAR-10")
+@pytest.mark.points(0.5)
+def test_cifar_mean_recall(cifar_predictions):
+    """mean recall на тестовой части CIFAR-10 > 0.5."""
+    _metric_test(cifar_predictions, "mean recall")

@@ -1,0 +1,58 @@
+"""Demo class for a05_mlp_cnn: each buggy student loses exactly the tests their bug should cost.
+
+Task 4 (PyTorch, 3 points) is graded from the weights file beside each demo notebook on the
+synthetic CIFAR-10 in ``data/cifar-10-batches-py``; without the optional extra ``torch`` its
+tests are skipped (and not counted in max_score).
+"""
+import importlib.util
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "a05_mlp_cnn"
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+TORCH_TESTS = {
+    "test_model_outputs_probabilities", "test_calculate_loss", "test_gradients_reach_all_parameters",
+    "test_train_updates_and_saves", "test_cifar_accuracy", "test_cifar_mean_precision", "test_cifar_mean_recall",
+}
+MAX_SCORE = 10.0 if HAS_TORCH else 7.0
+FAILED = {
+    "perfect": set(),
+    # Linear.backward: self.db = d (no sum over the batch): b -= alpha*db cannot broadcast, so every
+    # batch update (and the training of tasks 2 and 3) fails; a single vector still works
+    "a05-db-not-summed": {"test_linear_backward_params", "test_linear_update", "test_mlp_fit_lowers_loss",
+                          "test_mlp_fit_does_not_mutate", "test_mlp_fit_one_full_batch_step",
+                          "test_moons_accuracy", "test_blobs_accuracy"},
+    # calculate_loss sums the cross-entropy over the batch instead of averaging it
+    "a05-ce-no-mean": {"test_calculate_loss"},
+    # Model ends with Linear (logits), calculate_loss uses F.cross_entropy: argmax and metrics are fine
+    "a05-logits": {"test_model_outputs_probabilities", "test_calculate_loss"},
+}
+if not HAS_TORCH:
+    FAILED = {student: failed - TORCH_TESTS for student, failed in FAILED.items()}
+EXPECTED = {"perfect": MAX_SCORE, "a05-db-not-summed": MAX_SCORE - 4.0,
+            "a05-ce-no-mean": MAX_SCORE - (0.5 if HAS_TORCH else 0.0),
+            "a05-logits": MAX_SCORE - (1.0 if HAS_TORCH else 0.0)}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_demo_student_score(demo_results, student):
+    result = demo_results[(student, ASSIGNMENT)]
+    assert result["max_score"] == MAX_SCORE, result["tests"]
+    assert result["score"] == EXPECTED[student], result["tests"]
+
+
+@pytest.mark.parametrize("student", sorted(FAILED))
+def test_demo_student_failed_tests(demo_results, student):
+    result = demo_results[(student, ASSIGNMENT)]
+    failed = {t["name"] for t in result["tests"] if t["score"] < t["max_score"]}
+    assert failed == FAILED[student], result["tests"]
+
+
+@pytest.mark.skipif(HAS_TORCH, reason="torch is installed: task 4 is graded")
+def test_demo_torch_tests_skipped_without_torch(demo_results):
+    result = demo_results[("perfect", ASSIGNMENT)]
+    skipped = {t["name"]: t["output"] for t in result["tests"] if t["status"] == "skipped"}
+    assert set(skipped) == TORCH_TESTS, result["tests"]
+    assert all("установите дополнительную зависимость torch" in why for why in skipped.values()), skipped
