@@ -1,6 +1,7 @@
 """Shared fixtures of the project's own test suite (not of the grading rubrics)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,48 @@ def course() -> Course:
 def demo_results(tmp_path_factory, course) -> dict:
     """The bundled demo class graded once: {(student, assignment id): result dict}."""
     out = tmp_path_factory.mktemp("demo-results")
+    started = time.time()
     results = grade_all(discover([ROOT / "demo" / "class"]), course, out, jobs=2, progress=False)
-    return {(r["student"], r["assignment"] or Path(r["notebook"]).stem): r for r in results}
+    graded = {(r["student"], r["assignment"] or Path(r["notebook"]).stem): r for r in results}
+    graded["leftover kernels"] = leftover_kernels(started)
+    return graded
 
 
+@pytest.fixture
+def check_demo_student(demo_results):
+    """``check(student, assignment, max_score, score, failed)``: the demo student's result has
+    this maximum and score, and exactly the tests named in ``failed`` lost points."""
+    def check(student: str, assignment: str, max_score: float, score: float, failed: set[str]) -> None:
+        result = demo_results[(student, assignment)]
+        assert (result["max_score"], result["score"]) == (max_score, score), result["tests"]
+        lost = {t["name"] for t in result["tests"] if t["score"] < t["max_score"]}
+        assert lost == failed, result["tests"]
+
+    return check
+
+
+def leftover_kernels(since: float) -> list[str]:
+    """Jupyter kernels started after ``since`` that are still alive and are not the work of
+    another pytest process (an xdist sibling grading in parallel): orphans of our grading."""
+    import psutil
+
+    me = psutil.Process()
+    found = []
+    for p in psutil.process_iter(["pid", "cmdline", "create_time"]):
+        try:
+            if p.info["create_time"] < since or "ipykernel" not in " ".join(p.info["cmdline"] or []):
+                continue
+            parents = p.parents()
+            mine = me in parents
+            sibling = any("pytest" in " ".join(q.cmdline()) for q in parents if q != me and q.pid != 1)
+            if mine or not sibling:
+                found.append(f"{p.pid}: {' '.join(p.info['cmdline'])[:100]}")
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marker into the group
 def pytest_collection_modifyitems(config, items):
     """Tests that share the graded demo class run on one xdist worker (graded once)."""
     for item in items:

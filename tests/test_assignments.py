@@ -1,0 +1,146 @@
+"""Invariants every assignment of the course keeps; a new assignment is picked up automatically.
+
+- the solution scores full marks and the untouched student notebook zero;
+- assignments/ is exactly what the release of solutions/ gives, and holds no solution body;
+- cells reordered, duplicated, deleted or stripped of metadata do not change the score;
+- the in-notebook self-check agrees with the grader on the public tests.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import Course
+from autograder.grade import Target, grade_notebook
+from autograder.release import release, solution_bodies, write_bundle
+from autograder.selfcheck import run_check
+from autograder.submission import Submission
+
+ROOT = Path(__file__).resolve().parent.parent
+IDS = sorted(Course(ROOT).assignments)
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """Grade each assignment's solution and student notebook once: {(id, 'solution'|'student'): result}."""
+    cache = {}
+
+    def get(aid, which):
+        if (aid, which) not in cache:
+            a = course.assignments[aid]
+            path = a.solution if which == "solution" else a.student
+            cache[aid, which] = grade_notebook(Target(which, path), course, tmp_path_factory.mktemp(aid))
+        return cache[aid, which]
+
+    return get
+
+
+def test_release_reproduces_committed_assignments(course):
+    assert release(course, check=True) == []
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_student_notebook_has_no_solution_body(course, aid):
+    a = course.assignments[aid]
+    student = a.student.read_text(encoding="utf-8")
+    for body in solution_bodies(nbformat.read(a.solution, as_version=4)):
+        code = body.strip()
+        if len(code) > 20:  # short bodies ("pass", "return x") may legitimately appear elsewhere
+            assert json.dumps(code)[1:-1] not in student, f"{aid}: solution text leaked: {code[:80]}"
+
+
+def test_bundle_has_no_solution_and_no_hidden_test(course, tmp_path):
+    write_bundle(course, tmp_path / "bundle")
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                     for p in (tmp_path / "bundle").rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".toml"))
+    for a in course.assignments.values():
+        for body in solution_bodies(nbformat.read(a.solution, as_version=4)):
+            code = body.strip()
+            if len(code) > 20:
+                assert code not in text and json.dumps(code)[1:-1] not in text, f"{a.id}: {code[:80]}"
+        hidden = [t for t in _tests(course, a.id) if t["hidden"]]
+        for t in hidden:
+            assert f"def {t['name']}(" not in text, f"hidden test {t['name']} is in the bundle"
+
+
+def _tests(course, aid):
+    from autograder.grade import _zero_tests
+
+    return _zero_tests(course.assignments[aid], "", {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_solution_scores_full_marks(graded, aid):
+    result = graded(aid, "solution")
+    failed = [(t["name"], t["output"][:300]) for t in result["tests"] if t["status"] == "failed"]
+    assert result["status"] == "graded" and not failed, failed
+    assert result["score"] == result["max_score"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_untouched_student_notebook_scores_zero(graded, aid):
+    result = graded(aid, "student")
+    passed = [t["name"] for t in result["tests"] if t["score"] > 0]
+    assert result["status"] == "graded" and result["score"] == 0 and not passed, passed
+    assert result["max_score"] == graded(aid, "solution")["max_score"]
+
+
+def _scrambled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Reversed code cells, every code cell duplicated, markdown deleted, ids and metadata gone."""
+    nb = copy.deepcopy(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    cells = []
+    for c in reversed(code):
+        for _ in range(2):
+            d = copy.deepcopy(c)
+            d.pop("id", None)
+            d.metadata = {}
+            cells.append(d)
+    nb.cells = cells
+    nb.metadata = {"kernelspec": nb.metadata.get("kernelspec", {})}
+    nb.nbformat_minor = 4
+    return nb
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_scrambled_layout_gets_the_same_score(course, graded, aid, tmp_path):
+    a = course.assignments[aid]
+    path = tmp_path / "scrambled" / f"{aid}.ipynb"
+    path.parent.mkdir()
+    for f in a.solution.parent.glob("*"):  # files the solution names (weights) travel with it
+        if f.is_file() and f.suffix != ".ipynb":
+            (path.parent / f.name).write_bytes(f.read_bytes())
+    nbformat.write(_scrambled(nbformat.read(a.solution, as_version=4)), path)
+    result = grade_notebook(Target("scrambled", path), course, tmp_path / "out")
+    reference = graded(aid, "solution")
+    assert [(t["name"], t["score"]) for t in result["tests"]] == [(t["name"], t["score"]) for t in reference["tests"]]
+
+
+def _kernel_namespace(path: Path) -> dict:
+    """What a kernel that ran the notebook holds: its definitions and IPython's input history ``In``."""
+    nb = nbformat.read(path, as_version=4)
+    namespace = dict(Submission.from_notebook(nb)._module.__dict__)
+    namespace["In"] = [""] + [c.source for c in nb.cells if c.cell_type == "code"]
+    return namespace
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_self_check_agrees_with_the_grader(course, aid, monkeypatch):
+    a = course.assignments[aid]
+    monkeypatch.chdir(a.solution.parent)  # a kernel runs beside its notebook (and its weights file)
+    records = run_check(_kernel_namespace(a.solution), course=course)
+    assert records and all(r["status"] in ("passed", "skipped") for r in records), \
+        [(r["name"], r["output"][:200]) for r in records if r["status"] == "failed"]
+    assert not any(r["hidden"] for r in records)
+    records = run_check(_kernel_namespace(a.student), assignment=aid, course=course)
+    failed = [r for r in records if r["status"] == "failed"]
+    assert len(failed) == len([r for r in records if r["status"] != "skipped"])
+    assert all("NotImplementedError" in r["output"] for r in failed), [r["output"][:200] for r in failed]
