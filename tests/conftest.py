@@ -24,7 +24,7 @@ def demo_results(tmp_path_factory, course) -> dict:
     started = time.time()
     results = grade_all(discover([ROOT / "demo" / "class"]), course, out, jobs=2, progress=False)
     graded = {(r["student"], r["assignment"] or Path(r["notebook"]).stem): r for r in results}
-    graded["leftover kernels"] = leftover_kernels(started)
+    graded["leftover processes"] = leftover_processes(started)
     return graded
 
 
@@ -41,16 +41,25 @@ def check_demo_student(demo_results):
     return check
 
 
-def leftover_kernels(since: float) -> list[str]:
-    """Jupyter kernels started after ``since`` that are still alive and are not the work of
-    another pytest process (an xdist sibling grading in parallel): orphans of our grading."""
+@pytest.fixture
+def leftovers():
+    """``leftovers(since)``: the student-code processes our grading left alive (see below)."""
+    return leftover_processes
+
+
+def leftover_processes(since: float) -> list[str]:
+    """Kernels and submission workers started after ``since`` (``time.time()``) that are still
+    alive and are not the work of another pytest process (an xdist sibling grading in
+    parallel): orphans of this process's grading.  (Process start times are rounded by the
+    kernel: a second of slack.)"""
     import psutil
 
     me = psutil.Process()
     found = []
     for p in psutil.process_iter(["pid", "cmdline", "create_time"]):
         try:
-            if p.info["create_time"] < since or "ipykernel" not in " ".join(p.info["cmdline"] or []):
+            cmdline = " ".join(p.info["cmdline"] or [])
+            if p.info["create_time"] < since - 1.0 or not ("ipykernel" in cmdline or "autograder.worker" in cmdline):
                 continue
             parents = p.parents()
             mine = me in parents

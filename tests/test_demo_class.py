@@ -41,8 +41,8 @@ def test_infinite_loop_is_stopped_and_the_definitions_still_graded(demo_results)
     assert result["score"] == result["max_score"] == 42.0, result["tests"]
 
 
-def test_no_kernel_outlives_the_grading(demo_results):
-    assert demo_results["leftover kernels"] == []
+def test_no_kernel_or_worker_outlives_the_grading(demo_results):
+    assert demo_results["leftover processes"] == []
 
 
 def test_every_submission_of_the_class_has_a_result(demo_results):

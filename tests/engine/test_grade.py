@@ -1,9 +1,11 @@
 """The grading path end to end on the tiny course: scores, bad input, limits, determinism."""
 import json
 import shutil
+import subprocess
+import sys
+import time
 
 import nbformat
-import psutil
 import pytest
 
 from autograder.cli import main
@@ -63,21 +65,31 @@ def test_bad_notebooks_get_a_clear_zero_and_others_are_still_graded(tiny, tmp_pa
     assert results["stranger"]["assignment"] is None and "задание" in results["stranger"]["errors"][-1]
 
 
-def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path):
+def test_leftovers_sees_a_kernel_still_running(leftovers):
+    started = time.time()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "ipykernel"])
+    try:
+        time.sleep(0.2)
+        assert any(str(proc.pid) in p for p in leftovers(started))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert leftovers(started) == []
+
+
+def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path, leftovers):
     nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
     nb.cells[4].source = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
     nb.cells[5].source += "\n        while True:\n            pass"  # a graded method that hangs
     nb.cells[5].source = nb.cells[5].source.replace("### BEGIN SOLUTION\n        return self.k * x\n", "")
     path = _write(tmp_path / "loop" / "a00_tiny.ipynb", nb)
-    before = {p.pid for p in psutil.process_iter()}
+    started = time.time()
     result = grade_notebook(Target("loop", path), tiny, tmp_path / "out")
     tests = _by_name(result)
     assert tests["test_double_value"]["status"] == "passed"
     assert tests["test_scale"]["status"] == "failed" and "время" in tests["test_scale"]["output"]
     assert any("остановлена" in e or "остановлен" in e for e in result["execution"]["errors"])
-    leftover = [p for p in psutil.process_iter(["pid", "cmdline"]) if p.pid not in before]
-    leftover = [p for p in leftover if "ipykernel" in " ".join(p.info["cmdline"] or [])]
-    assert leftover == []
+    assert leftovers(started) == []
 
 
 def test_grading_twice_gives_identical_scores(tiny, tmp_path):
