@@ -162,8 +162,11 @@ def summary_table(results: list[dict]) -> str:
             notes.append(f"{failed} test(s) failed")
         if skipped:
             notes.append(f"{skipped} not graded")
-        if r.get("execution", {}).get("timed_out"):
+        execution = r.get("execution") or {}
+        if execution.get("timed_out"):
             notes.append("notebook timed out")
+        elif execution.get("errors"):
+            notes.append(f"{len(execution['errors'])} error(s) running the notebook")
         rows.append((r["student"], r["assignment"] or "?", f"{_fmt(r['score'])}/{_fmt(r['max_score'])}",
                      "; ".join(notes)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

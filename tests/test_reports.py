@@ -173,3 +173,16 @@ def test_write_all_outputs(tmp_path):
     assert (tmp_path / "grades.csv").read_text().splitlines() == ["student,a01_neurons,total", "ann,1,1", "bob,0,0"]
     check((tmp_path / "ann/a01_neurons/feedback.html").read_text(encoding="utf-8"))
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_summary_table_says_what_went_wrong():
+    from autograder.results import summary_table
+
+    hung = result("bob")
+    hung["execution"] = {"seconds": 20.0, "errors": ["ячейка 3 остановлена"], "timed_out": True}
+    lines = summary_table([result("ann"), hung]).splitlines()
+    assert lines[0].split()[:3] == ["student", "assignment", "score"]
+    ann, bob = lines[2], lines[3]
+    assert "1/4" in ann and "1 test(s) failed" in ann and "1 not graded" in ann
+    assert "1 error(s) running the notebook" in ann
+    assert "notebook timed out" in bob and "error(s) running" not in bob
