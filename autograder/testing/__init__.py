@@ -14,6 +14,7 @@ from .gradcheck import (
     numeric_gradient_attr,
     rel_error,
 )
+from .reference import reference
 from .strategies import arrays, batch_sizes, feature_counts, seeds, well_conditioned
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "numeric_gradient_array",
     "numeric_gradient_attr",
     "rel_error",
+    "reference",
     "arrays",
     "batch_sizes",
     "feature_counts",
