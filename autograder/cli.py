@@ -100,19 +100,22 @@ def _cmd_grade(args) -> int:
 
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
-    from .grade import SKIP_DIRS, Target, read_notebook, recognise
+    from .grade import read_notebook, recognise
+    from .intake import notebooks_below
 
     found = []
     out = out.resolve()
-    for nb in sorted(root.rglob("*.ipynb")):
-        rel = nb.relative_to(root)
-        if SKIP_DIRS.intersection(rel.parts) or any(p.startswith(".") for p in rel.parts[:-1]):
-            continue
+    for t in notebooks_below(student, root):
+        nb = t.path
         if out == nb.resolve().parent or out in nb.resolve().parents:
+            continue
+        if t.refused:
+            if recognise(None, nb, course) is not None:
+                found.append(t)  # graded as refused: the student sees why
             continue
         parsed, _ = read_notebook(nb)
         if recognise(parsed, nb, course) is not None:
-            found.append(Target(student, nb))
+            found.append(t)
     return found
 
 
