@@ -38,11 +38,15 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     except PolicyError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
+    sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
     try:
         isolation = sandbox.probe(args.sandbox)
     except sandbox.SandboxUnavailable as exc:
         print(f"autograder: --sandbox={args.sandbox}: {exc}", file=sys.stderr)
         return 2, []
+    for level, why in sandbox.PROBE_NOTES.items():
+        if args.sandbox != "off" and isolation not in sandbox.FULL:
+            print(f"autograder: isolation {level} does not work here: {why}", file=sys.stderr)
     stats: dict = {}
     try:
         raw = grade_all(targets, course, out, jobs=args.jobs, public_only=public_only,
@@ -64,8 +68,6 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     if weak:
         banner = "!" * 78
         print(f"\n{banner}\n{sandbox.WARNING.format(iso=', '.join(weak))}\n{banner}", file=sys.stderr)
-    else:
-        print(f"isolation: {isolation}")
     if stats:
         print(f"graded {stats['graded']}, reused {stats['cached']} up-to-date result(s) "
               f"in {stats['seconds']:.1f} s")

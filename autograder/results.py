@@ -175,6 +175,10 @@ def summary_table(results: list[dict]) -> str:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
         if k == 0:
             lines.append("-" * (sum(widths) + 6 + 5))
+    from .reports import STRINGS, isolation_text
+
+    text, weak = isolation_text([r.get("isolation") for r in results], STRINGS["en"])
+    lines.append(("!! " if weak else "") + f"isolation: {text}")
     return "\n".join(lines)
 
 
