@@ -264,6 +264,7 @@ def a05_results(tmp_path_factory, course):
 
 @pytest.mark.slow
 @needs_torch
+@pytest.mark.xdist_group("a05-hostile")  # one graded batch: with -n 2 --dist loadgroup, one worker grades it
 def test_a05_honest_solution_keeps_full_marks(a05_results):
     result = a05_results["a05-honest"]
     assert result["status"] == "graded" and result["score"] == result["max_score"] == 10.0, result["tests"]
@@ -271,6 +272,7 @@ def test_a05_honest_solution_keeps_full_marks(a05_results):
 
 @pytest.mark.slow
 @needs_torch
+@pytest.mark.xdist_group("a05-hostile")
 @pytest.mark.parametrize("student", sorted(A05_ATTACKS))
 def test_a05_hostile_weights_cost_the_cifar_tests_only(a05_results, student):
     """The instructor's weights, a host file, a planted link or a bomb: the three CIFAR tests
