@@ -133,6 +133,9 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     private = Path(tempfile.mkdtemp(prefix="ag-grader-"))  # the grader's: the sandbox never sees it
     try:
         _copy_neighbours(target.path, work)
+        handed_in = private / "files"  # what the rubric reads (submitted_file): taken before anything ran
+        handed_in.mkdir()
+        _copy_neighbours(target.path, handed_in)
         data = data_dir or course.data_dir()
         run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout, isolation=isolation,
                       limits=sb.Limits.of(assignment, cpu_s=assignment.notebook_timeout),
@@ -143,7 +146,7 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         graded = private / "_submission.ipynb"
         nbformat.write(nb, graded)
         rubric = run_rubric(assignment, graded, private, public_only=public_only, data_dir=data,
-                            scratch=work, isolation=isolation)
+                            scratch=work, isolation=isolation, files=handed_in)
         result["import_errors"] = rubric.import_errors
         result["rubric_seconds"] = round(rubric.seconds, 2)
         if rubric.error:

@@ -47,6 +47,8 @@ def pytest_addoption(parser):
     group.addoption("--ag-isolation", help="isolation already resolved by the grader (skips probing)")
     group.addoption("--ag-limits", help="JSON of autograder.sandbox.Limits for the worker")
     group.addoption("--ag-scratch", help="the submission's scratch folder (the worker's writable folder)")
+    group.addoption("--ag-files", help="the files handed in beside the notebook: a grader-private copy "
+                                       "(default: the notebook's folder); read by the submitted_file fixture")
     group.addoption("--ag-inprocess", action="store_true",
                     help="import the submission into this process (no sandbox; for debugging only)")
 
@@ -176,15 +178,23 @@ def _reseed_submission(request):
 
 
 @pytest.fixture(scope="session")
-def submission_dir(request):
-    """The folder the submitted notebook came from (files it names, e.g. saved weights), or None."""
+def submitted_file(request):
+    """``submitted_file(name, *, max_mb=50) -> bytes``: a file the student handed in beside the
+    notebook, by bare name (``autograder.testing.files.read_submitted``).
+
+    The folder is ``--ag-files`` (grading: a grader-private copy taken before the notebook ran;
+    self-check: the kernel's current folder), else the notebook's folder; never the sandbox's
+    scratch folder, and never a path the student chose."""
+    from functools import partial
     from pathlib import Path
 
-    scratch = request.config.getoption("--ag-scratch", None)
-    if scratch:
-        return Path(scratch)
-    path = request.config.getoption("--submission")
-    return Path(path).resolve().parent if path else None
+    from .testing.files import read_submitted
+
+    folder = request.config.getoption("--ag-files", None)
+    if not folder:
+        path = request.config.getoption("--submission")
+        folder = Path(path).resolve().parent if path else None
+    return partial(read_submitted, Path(folder) if folder else None)
 
 
 @pytest.fixture(scope="session")

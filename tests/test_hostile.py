@@ -158,6 +158,9 @@ for name in ("_results.jsonl", "result.json", "results.json", "../_results.jsonl
         pass
 '''
 
+#: the student's name is the notebook's file name: it starts a row of gradebook.csv and grades.csv
+FORMULA_STUDENT = "=1+2<b>html"
+
 #: name -> (base, extra cells, expected score, what it does)
 CASES: dict[str, tuple[str, list[str], float, str]] = {
     "loop_top_level": ("stub", ["while True:\n    pass"], 0, "infinite loop in a top-level cell"),
@@ -254,6 +257,7 @@ def relu(x):
                         "plants symlinks where the grader reads and writes"),
     "not_json": ("raw", ["this is not a notebook {"], 0, "a file that is not JSON"),
     "ten_thousand_cells": ("stub", ["x = 1"] * 10_000, 0, "10,000 cells"),
+    FORMULA_STUDENT: ("good", [], 3, "a student named like a spreadsheet formula with HTML (CSV injection)"),
 }
 CONTROL = "control_good"
 
@@ -405,6 +409,27 @@ def _leftovers() -> list[str]:
     return found
 
 
+def _csv_problems(results: list[dict], out: Path) -> list[str]:
+    """The CSVs and pages written for the corpus: no cell a spreadsheet would run as a formula."""
+    import csv
+
+    from autograder.results import write_all
+
+    write_all(results, out)
+    problems = []
+    for name in ("gradebook.csv", "grades.csv"):
+        with open(out / name, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        formulas = [c for row in rows for c in row if c.startswith(("=", "+", "@", "\t", "\r"))]
+        if formulas:
+            problems.append(f"{name}: cells a spreadsheet runs as formulas: {formulas[:3]}")
+        if "'" + FORMULA_STUDENT not in {row[0] for row in rows}:
+            problems.append(f"{name}: no row for {FORMULA_STUDENT!r} (neutralised with a leading ')")
+    if "<b>html" in (out / "report.html").read_text(encoding="utf-8"):
+        problems.append("report.html: a student's name was not escaped")
+    return problems
+
+
 @pytest.mark.slow
 def test_hostile_corpus(tmp_path):
     from autograder import sandbox
@@ -452,6 +477,7 @@ def test_hostile_corpus(tmp_path):
             problems.append(f"{name}: /etc/shadow or /etc/passwd leaked")
         if "NETWORK-OPEN" in blob:
             problems.append(f"{name}: network reachable")
+    problems += _csv_problems(list(results.values()), out)
     if isolation in sandbox.FULL:
         net = _outputs(out / "network" / "a01_neurons" / "executed.ipynb")
         if "network:" not in net:
