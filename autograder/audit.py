@@ -198,12 +198,11 @@ class _Finder(ast.NodeVisitor):
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs if a.arg not in ("self", "cls")]
         assigned = [n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
                     and n.lineno < node.lineno]
-        candidates = []
-        for name in [*reversed(assigned), *params]:  # the last intermediate value, then an argument
-            if name != value.id and name not in candidates:
-                candidates.append(name)
-        for name in candidates[:2]:
-            self.replace("return", value, name)
+        last = next((n for n in reversed(assigned) if n != value.id), None)
+        first = next((n for n in params if n != value.id and n != last), None)
+        for name in (last, first):  # the last intermediate value, an argument
+            if name is not None:
+                self.replace("return", value, name)
 
     def expression(self, node) -> None:
         if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
