@@ -22,8 +22,6 @@ import ast
 import copy
 import hashlib
 import random
-import re
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -485,7 +483,8 @@ def terminal_report(reports: list[dict]) -> str:
                          + (f" ({row['reason']})" if row["reason"] else ""))
         for c in r["checks"]:
             want = "0" if c["kind"] == "hardcoder" else "full marks"
-            lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['kind']} {c['name']}: {c['score']:g}/{c['max_score']:g} "
+            label = c["kind"] if c["name"] == c["kind"] else f"{c['kind']} {c['name']}"
+            lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {label}: {c['score']:g}/{c['max_score']:g} "
                          f"(wanted {want})" + (f"; failed: {', '.join(c['failed'])}" if not c["ok"] and c["failed"] else ""))
         if not any(c["kind"] == "alternative" for c in r["checks"]):
             lines.append(f"  (no alternatives in tests/grading/alternatives/{r['assignment']}/)")
