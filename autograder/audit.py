@@ -22,6 +22,7 @@ import ast
 import copy
 import hashlib
 import random
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -368,6 +369,18 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def _place(dest: Path, text: str, files: list[Path]) -> None:
+    """Write a notebook and copy the files it is graded with beside it (saved weights: what a
+    submission's folder holds); unchanged copies are left alone, so results stay up to date."""
+    _write_if_changed(dest, text)
+    for f in files:
+        target = dest.parent / f.name
+        src = f.stat()
+        if target.is_file() and (target.stat().st_size, target.stat().st_mtime) == (src.st_size, src.st_mtime):
+            continue
+        shutil.copy2(f, target)
+
+
 @dataclass
 class Plan:
     """What to grade for one assignment: the selected mutants and the checks."""
@@ -380,22 +393,28 @@ class Plan:
 
 
 def prepare(course: Course, assignment: Assignment, out: Path, *, limit=None, sample=None, seed=0) -> Plan:
-    """Write the selected mutants' notebooks and the checks' copies under ``out``."""
+    """Write the selected mutants' notebooks and the checks' copies under ``out``, each with the
+    files beside its source (the solution's for mutants and alternatives: ``a05_cifar_model.pt``)."""
+    from .batch import neighbours
+
     solution = nbformat.read(assignment.solution, as_version=4)
+    given = neighbours(assignment.solution)
     everything = mutants(solution, assignment.id)
     chosen = select(everything, limit, sample, seed)
     for m in chosen:
-        _write_if_changed(out / "mutants" / assignment.id / m.name / f"{assignment.id}.ipynb",
-                          nbformat.writes(mutant_notebook(solution, m)))
+        _place(out / "mutants" / assignment.id / m.name / f"{assignment.id}.ipynb",
+               nbformat.writes(mutant_notebook(solution, m)), given)
     checks: dict[str, tuple[str, Path]] = {}
-    sources = [("solution", "solution", assignment.solution)]
-    sources += [(f"alt-{p.stem}", "alternative", p) for p in alternatives(course, assignment)]
+    sources = [("solution", "solution", assignment.solution, given)]
+    for p in alternatives(course, assignment):  # its own files win over the solution's
+        own = neighbours(p)
+        sources.append((f"alt-{p.stem}", "alternative", p, own + [f for f in given if f.name not in {o.name for o in own}]))
     hard = hardcoder(course, assignment)
     if hard is not None:
-        sources.append(("hardcoded", "hardcoder", hard))
-    for student, kind, path in sources:  # copied: named <id>.ipynb and alone in their folder
+        sources.append(("hardcoded", "hardcoder", hard, neighbours(hard)))
+    for student, kind, path, files in sources:  # copied: named <id>.ipynb, alone in their folder
         dest = out / "checks" / assignment.id / student / f"{assignment.id}.ipynb"
-        _write_if_changed(dest, Path(path).read_text(encoding="utf-8"))
+        _place(dest, Path(path).read_text(encoding="utf-8"), files)
         checks[student] = (kind, dest)
     return Plan(assignment, len(everything), chosen, checks, equivalent_mutants(assignment))
 
