@@ -394,11 +394,13 @@ class Plan:
 
 def prepare(course: Course, assignment: Assignment, out: Path, *, limit=None, sample=None, seed=0) -> Plan:
     """Write the selected mutants' notebooks and the checks' copies under ``out``, each with the
-    files beside its source (the solution's for mutants and alternatives: ``a05_cifar_model.pt``)."""
+    files beside its source; mutants and alternatives get the solution's files named after the
+    assignment (``solutions/a05_cifar_model.pt``)."""
     from .batch import neighbours
 
     solution = nbformat.read(assignment.solution, as_version=4)
-    given = neighbours(assignment.solution)
+    number = assignment.id.split("_", 1)[0]  # solutions/ is shared: only the files named a05_*
+    given = [f for f in neighbours(assignment.solution) if f.name.startswith((f"{number}_", f"{number}-"))]
     everything = mutants(solution, assignment.id)
     chosen = select(everything, limit, sample, seed)
     for m in chosen:

@@ -60,7 +60,8 @@ def test_select_is_deterministic():
 def _tiny_with_checks(root):
     """The tiny course plus a correct alternative and a hardcoding student."""
     make_course(root)
-    (root / "solutions" / "weights.bin").write_bytes(b"\0" * 16)  # graded with the solution's files
+    (root / "solutions" / "a00_weights.bin").write_bytes(b"\0" * 16)  # graded with the solution's files
+    (root / "solutions" / "a01_weights.bin").write_bytes(b"\0" * 16)  # another assignment's
     course = Course(root)
     alt = nbformat.read(course.assignments["a00_tiny"].solution, as_version=4)
     alt.cells[3].source = "def double(x):\n    x = np.asarray(x)\n    return x + x"
@@ -91,9 +92,9 @@ def test_audit_reports_killed_surviving_checks_and_equivalents(tmp_path, capsys)
     }
     assert (report["killed"], report["survived"], report["kill_rate"]) == (2, 1, 2 / 3)
     for i in range(3):
-        assert {f.name for f in (out / "mutants" / "a00_tiny" / f"m{i:03d}").iterdir()} == {"a00_tiny.ipynb", "weights.bin"}
-    assert (out / "checks" / "a00_tiny" / "alt-sum" / "weights.bin").is_file()
-    assert not (out / "checks" / "a00_tiny" / "hardcoded" / "weights.bin").exists()
+        assert {f.name for f in (out / "mutants" / "a00_tiny" / f"m{i:03d}").iterdir()} == {"a00_tiny.ipynb", "a00_weights.bin"}
+    assert (out / "checks" / "a00_tiny" / "alt-sum" / "a00_weights.bin").is_file()
+    assert not (out / "checks" / "a00_tiny" / "hardcoded" / "a00_weights.bin").exists()
     checks = {c["name"]: (c["kind"], c["score"], c["max_score"], c["ok"]) for c in report["checks"]}
     assert checks == {"solution": ("solution", 4, 4, True), "alt-sum": ("alternative", 4, 4, True),
                       "hardcoded": ("hardcoder", 1, 4, False)}
