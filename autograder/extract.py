@@ -36,7 +36,7 @@ class Definitions:
     cells: list[tuple[int, str]] = field(default_factory=list)  # (code-cell number, source)
     sources: dict[str, str] = field(default_factory=dict)      # top-level name -> its source
     errors: list[CellError] = field(default_factory=list)
-    #: global names that only skipped statements assign (``biases = layer.biases``) -> code-cell number
+    #: global names that only skipped statements assign (``biases = np.array(...)``) -> code-cell number
     computed: dict[str, int] = field(default_factory=dict)
 
 
