@@ -28,7 +28,7 @@ RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
 #: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
+PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Command line: ``autograder grade``, ``autograder ci``, ``autograder release``, ``autograder list``."""
+"""Command line: ``autograder grade``, ``autograder ci``, ``autograder release``, ``autograder audit``,
+``autograder list``."""
 from __future__ import annotations
 
 import argparse
@@ -165,6 +166,14 @@ def _cmd_release(args) -> int:
     return release_command(Course.locate(args.course), check=args.check, bundle=args.bundle)
 
 
+def _cmd_audit(args) -> int:
+    from .audit import audit_command
+
+    return audit_command(Course.locate(args.course), args.assignments, args.out, limit=args.limit,
+                         sample=args.sample, seed=args.seed, jobs=args.jobs, sandbox=args.sandbox,
+                         resume=not args.regrade, progress=not args.quiet)
+
+
 def _common(g) -> None:
     """Options shared by ``grade`` and ``ci``."""
     g.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
@@ -213,6 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true", help="fail if assignments/ is not up to date")
     r.add_argument("--bundle", metavar="DIR", help="also write the student bundle to DIR")
     r.set_defaults(func=_cmd_release)
+
+    au = sub.add_parser("audit", help="grade mutants of the solutions: would the rubric notice a wrong solution?")
+    au.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignment ids (default: all with a solution)")
+    au.add_argument("--out", default="audit-results", help="mutants, results and audit.html (default: %(default)s)")
+    au.add_argument("--limit", type=int, metavar="N", help="grade only the first N mutants (of the sample)")
+    au.add_argument("--sample", type=int, metavar="N", help="grade N mutants drawn at random with --seed")
+    au.add_argument("--seed", type=int, default=0, help="seed of --sample (default: %(default)s)")
+    au.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="notebooks graded in parallel")
+    au.add_argument("--sandbox", choices=("off", "auto", "required"), default="auto", help="as for grade")
+    au.add_argument("--regrade", action="store_true", help="grade again what was already graded")
+    au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    au.set_defaults(func=_cmd_audit)
 
     ls = sub.add_parser("list", help="list the course's assignments")
     ls.set_defaults(func=_cmd_list)

@@ -206,8 +206,28 @@ def data_dir(request):
     return Path(path) if path else None
 
 
-def explain(excinfo) -> str:
-    """A failure message a student understands: our assertion text, or their own exception."""
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def notebook_global_hint(message: str, computed: dict[str, int]) -> str:
+    """For ``NameError: name 'x' is not defined`` where ``x`` is a value the notebook computes in
+    a cell the grader does not run: why the name is missing and how to fix it ('' otherwise)."""
+    m = _UNDEFINED.search(message)
+    if not m or m.group(1) not in computed:
+        return ""
+    name, cell = m.group(1), computed[m.group(1)]
+    return (f"\nПеременная `{name}` есть в вашем ноутбуке (её значение вычисляется в ячейке {cell}), но "
+            "проверяемый код видит только определения ноутбука (импорты, функции, классы, константы), "
+            "а не значения, вычисленные при выполнении его ячеек. Не обращайтесь из функций и методов "
+            f"к переменным ноутбука: используйте атрибут объекта (`self.{name}`) или передайте значение "
+            "аргументом.")
+
+
+def explain(excinfo, computed: dict[str, int] | None = None) -> str:
+    """A failure message a student understands: our assertion text, or their own exception.
+
+    computed: global names the notebook computes in cells that are not imported -> cell number
+    (``extract.Definitions.computed``), to explain a NameError on one of them."""
     exc = excinfo.value
     notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
     if isinstance(exc, AssertionError):
@@ -233,6 +253,8 @@ def explain(excinfo) -> str:
             text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
         else:
             text = f"Ваш код завершился с ошибкой {name}: {exc}{where}"
+            if isinstance(exc, NameError) and computed:
+                text += notebook_global_hint(str(exc), computed)
     example = [n for n in notes if n.startswith(("Falsifying", "Failing test case"))]
     if example:
         lines = example[-1].splitlines()[1:-1]
@@ -246,7 +268,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and report.failed:
-        report.user_properties.append(("ag_message", explain(call.excinfo)))
+        sub = item.config.stash.get(SUBMISSION_KEY, None)
+        computed = getattr(sub, "_computed", None) if sub is not None else None
+        report.user_properties.append(("ag_message", explain(call.excinfo, computed)))
 
 
 class _Recorder:
