@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import sys
 import textwrap
 import time
@@ -430,6 +431,58 @@ def _csv_problems(results: list[dict], out: Path) -> list[str]:
     return problems
 
 
+#: link attacks added to the corpus class (autograder.intake): each must be refused, zero
+LINK_ATTACKS = ("linked_solution", "linked_folder", "hardlinked_solution")
+#: the grader's own processes (not the sandboxed student code) stay under this resident size
+GRADER_RSS_LIMIT = 1536 * 2**20
+
+
+def _class_with_link_attacks(klass: Path, solution: Path) -> Path:
+    """The corpus as a class of loose notebooks, plus hand-ins that are links to the solution
+    (a notebook symlink, a student folder symlinked to a folder holding it, a hard link)."""
+    shutil.copytree(CORPUS, klass)
+    os.symlink(solution, klass / "linked_solution.ipynb")
+    hidden = klass.parent / "elsewhere"
+    hidden.mkdir()
+    shutil.copy(solution, hidden / "a01_neurons.ipynb")
+    os.symlink(hidden, klass / "linked_folder")
+    os.link(hidden / "a01_neurons.ipynb", klass / "hardlinked_solution.ipynb")
+    return klass
+
+
+class _GraderMemory:
+    """Samples the resident memory of this process and its descendants that are not sandboxed
+    student code (uids of the sandbox excluded) while grading runs; ``peak`` in bytes."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        import psutil
+
+        from autograder.sandbox import UID_BASE
+
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    if p.uids().real < UID_BASE and p.name() not in ("bwrap", "prlimit", "setpriv"):
+                        total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 @pytest.mark.slow
 def test_hostile_corpus(tmp_path):
     from autograder import sandbox
@@ -444,9 +497,11 @@ def test_hostile_corpus(tmp_path):
     nbformat.write(solution, course_root / "solutions" / "a01_neurons.ipynb")
     before = sorted(str(p) for p in course_root.rglob("*"))
     out = tmp_path / "out"
-    targets = discover([CORPUS])
+    klass = _class_with_link_attacks(tmp_path / "class", course_root / "solutions" / "a01_neurons.ipynb")
+    targets = discover([klass])
     start = time.monotonic()
-    results = {r["student"]: r for r in grade_all(targets, Course(course_root), out, jobs=2, progress=False)}
+    with _GraderMemory() as memory:
+        results = {r["student"]: r for r in grade_all(targets, Course(course_root), out, jobs=2, progress=False)}
     seconds = time.monotonic() - start
     isolation = sandbox.probe("auto")
 
@@ -478,6 +533,15 @@ def test_hostile_corpus(tmp_path):
         if "NETWORK-OPEN" in blob:
             problems.append(f"{name}: network reachable")
     problems += _csv_problems(list(results.values()), out)
+    for name in LINK_ATTACKS:
+        r = results.get(name)
+        if r is None or r["score"] != 0 or not any("refused" in e for e in r["errors"]):
+            problems.append(f"{name}: a linked submission was not refused: {r and (r['score'], r['errors'][:2])}")
+        for f in (out / name).rglob("*"):
+            if f.is_file() and SECRET in f.read_text(encoding="utf-8", errors="replace"):
+                problems.append(f"{name}: the solution reached {f}")
+    if isolation.endswith("+uid") and memory.peak > GRADER_RSS_LIMIT:  # else student code is ours
+        problems.append(f"the grader's processes reached {memory.peak / 2**20:.0f} MB resident")
     if isolation in sandbox.FULL:
         net = _outputs(out / "network" / "a01_neurons" / "executed.ipynb")
         if "network:" not in net:
@@ -495,7 +559,8 @@ def test_hostile_corpus(tmp_path):
         time.sleep(0.5)
     assert not left, f"processes left running: {left[:5]}"
     assert not problems, "\n".join(problems)
-    print(f"hostile corpus: {len(results)} notebooks in {seconds:.0f} s under {isolation}")
+    print(f"hostile corpus: {len(results)} notebooks in {seconds:.0f} s under {isolation}, "
+          f"grader peak {memory.peak / 2**20:.0f} MB resident")
 
 
 if __name__ == "__main__":
