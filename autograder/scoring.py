@@ -23,11 +23,11 @@ from .course import Assignment
 from .execute import child_env, kill_tree
 
 #: RLIMIT_DATA of the grading pytest process, in MB, so that a hole left in the wire caps costs one
-#: submission, not the machine: beyond it an allocation raises MemoryError and the test fails.
+#: test of one submission, not the machine: beyond it an allocation raises MemoryError.
 #: Measured peak VmData of the grading process (solutions, bwrap): a01-a04 204-211 MB, a05 333 MB
-#: with torch and the synthetic CIFAR-10 (about 650 MB estimated with the real test set); what one message
-#: may add is bounded by the caps in ``autograder.wire`` (~0.5 GB).  RLIMIT_DATA rather than
-#: RLIMIT_AS: torch and the BLAS threads reserve virtual memory they never use (a05: 880 MB).
+#: with torch and the synthetic CIFAR-10 (estimated 650 MB with the real test set); one message
+#: may add about 0.5 GB (the caps in ``autograder.wire``).  RLIMIT_DATA rather than RLIMIT_AS:
+#: torch and the BLAS threads reserve address space they never use (a05: VmSize 880 MB).
 #: Never below the assignment's memory_mb: the worker inherits the limit, and its own RLIMIT_AS
 #: (memory_mb) is meant to be the one that binds.
 GRADER_MEMORY_MB = 4096

@@ -185,6 +185,14 @@ class Encoder:
         return self.on_other(v)
 
 
+def _items(tag: dict, key: str, length: int | None = None) -> list:
+    """``tag[key]``, which must be a JSON list (of ``length`` items when given)."""
+    items = tag.get(key)
+    if type(items) is not list or (length is not None and len(items) != length):
+        raise ProtocolError(f"bad {tag.get('~')} tag")
+    return items
+
+
 class Decoder:
     """Decodes one message's values; ``budget``: the bytes it may allocate for them in all.
 
@@ -221,17 +229,17 @@ class Decoder:
             raise ProtocolError(f"unexpected {t.__name__}")
         tag = v.get("~")
         if tag == "tuple":
-            return tuple(self.dec(x, depth + 1) for x in v["v"])
+            return tuple(self.dec(x, depth + 1) for x in _items(v, "v"))
         if tag == "dict":
-            keys = [self.dec(k, depth + 1) for k in v["k"]]
-            vals = [self.dec(x, depth + 1) for x in v["v"]]
+            keys = [self.dec(k, depth + 1) for k in _items(v, "k")]
+            vals = [self.dec(x, depth + 1) for x in _items(v, "v")]
             try:
                 return dict(zip(keys, vals))
             except TypeError:
                 raise ProtocolError("unhashable key") from None
         if tag == "set":
             try:
-                return set(self.dec(x, depth + 1) for x in v["v"])
+                return set(self.dec(x, depth + 1) for x in _items(v, "v"))
             except TypeError:
                 raise ProtocolError("unhashable item") from None
         if tag in ("nd", "npy"):
@@ -249,7 +257,7 @@ class Decoder:
                 tensor.requires_grad_(True)
             return tensor
         if tag == "slice":
-            a, b, c = (self.dec(x, depth + 1) for x in v["v"])
+            a, b, c = (self.dec(x, depth + 1) for x in _items(v, "v", 3))
             return slice(a, b, c)
         if tag == "ellipsis":
             return Ellipsis

@@ -104,6 +104,13 @@ def test_a_forged_shape_cannot_overflow_the_size_check():
         Decoder([bytes(8)], None, None).dec({"~": "nd", "dt": "<f8", "sh": [1.0], "b": 0})
 
 
+def test_malformed_containers_are_protocol_errors():
+    for tag in ({"~": "tuple", "v": "x" * 1000}, {"~": "dict", "k": []}, {"~": "set"},
+                {"~": "slice", "v": [1, 2]}, {"~": "dict", "k": [[1]], "v": [1]}):
+        with pytest.raises(ProtocolError):
+            Decoder([], None, None).dec(tag)
+
+
 def test_legitimate_arrays_and_bytes_still_round_trip():
     value = [np.arange(12.0).reshape(3, 4), np.float32(2.5), b"raw", np.array([(1, 2.0)], dtype="i4,f8"),
              np.array(["ab", "c"]), np.zeros((0, 3))]
