@@ -223,6 +223,23 @@ def notebook_global_hint(message: str, computed: dict[str, int]) -> str:
             "аргументом.")
 
 
+def _from_worker(exc: BaseException) -> bool:
+    from .remote import RemoteError
+
+    return isinstance(exc, RemoteError)
+
+
+def out_of_memory() -> str:
+    """The message of a test during which the grader's own process ran out of memory
+    (its limit: ``autograder.scoring.GRADER_MEMORY_MB``)."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    size = f" ({limit // 2**20} МБ)" if limit != resource.RLIM_INFINITY else ""
+    return (f"Процессу проверки не хватило памяти{size}: ваш код вернул или передал проверяющему "
+            "слишком большие данные. Этот тест не засчитан, остальные проверяются как обычно.")
+
+
 def explain(excinfo, computed: dict[str, int] | None = None) -> str:
     """A failure message a student understands: our assertion text, or their own exception.
 
@@ -235,6 +252,8 @@ def explain(excinfo, computed: dict[str, int] | None = None) -> str:
     elif excinfo.typename == "Failed" and "Timeout" in str(exc):
         text = ("Превышено время выполнения теста: возможно, в вашем коде бесконечный цикл "
                 "или слишком медленная реализация.")
+    elif isinstance(exc, MemoryError) and not _from_worker(exc):
+        text = out_of_memory()
     else:
         from .remote import RemoteError
 

@@ -161,6 +161,29 @@ for name in ("_results.jsonl", "result.json", "results.json", "../_results.jsonl
 
 #: the student's name is the notebook's file name: it starts a row of gradebook.csv and grades.csv
 FORMULA_STUDENT = "=1+2<b>html"
+FORGE = r'''
+import json, os, struct, sys, time
+
+def _forge(header, blobs):
+    """A raw frame on the worker's own output fd (argv[2]) in place of its reply."""
+    head = json.dumps(header).encode()
+    data = [struct.pack("<I", len(head)), head, struct.pack("<I", len(blobs))]
+    for b in blobs:
+        data += [struct.pack("<Q", len(b)), b]
+    view = memoryview(b"".join(data))
+    while view:
+        view = view[os.write(int(sys.argv[2]), view):]
+    time.sleep(60)
+
+def _block():
+    """One 4 MB array in blob 0."""
+    return {"~": "nd", "dt": "|u1", "sh": [4 * 2**20], "b": 0}
+'''
+FORGED_REPLY = _neuron_forward('_forge({"k": "ok", "v": [_block()] * 24}, [bytes(4 * 2**20)])')
+FORGED_CALLBACK = '''def check_gradient(func, X, h=1e-5):
+    cid = int(func.__name__.rsplit("_", 1)[1])
+    _forge({"k": "cb", "id": cid, "a": [_block()], "kw": {"~": "dict", "k": ["h"], "v": [_block()]}},
+           [bytes(4 * 2**20)])'''
 
 #: name -> (base, extra cells, expected score, what it does)
 CASES: dict[str, tuple[str, list[str], float, str]] = {
@@ -256,6 +279,9 @@ def relu(x):
                                  "    try:\n        os.symlink('/etc/shadow', name)\n    except OSError as exc:\n"
                                  "        print(exc)"], 3,
                         "plants symlinks where the grader reads and writes"),
+    "forged_frames": ("good", [FORGE, FORGED_REPLY, FORGED_CALLBACK], 1,
+                      "the worker's code writes raw frames to the grader: a reply and a callback that "
+                      "reference one 4 MB block 24 times"),
     "not_json": ("raw", ["this is not a notebook {"], 0, "a file that is not JSON"),
     "ten_thousand_cells": ("stub", ["x = 1"] * 10_000, 0, "10,000 cells"),
     FORMULA_STUDENT: ("good", [], 3, "a student named like a spreadsheet formula with HTML (CSV injection)"),
