@@ -33,7 +33,7 @@ RUBRIC = f'''
 import numpy as np, pytest
 from autograder.testing import assert_close, rel_error
 
-ASSIGNMENT = {{"title": "hostile corpus", "cell_timeout": 4, "notebook_timeout": 20, "test_timeout": 4,
+ASSIGNMENT = {{"title": "hostile corpus", "cell_timeout": 4, "notebook_timeout": 20, "test_timeout": 8,
               "rubric_timeout": 60, "memory_mb": 1024, "max_processes": 64, "file_size_mb": 16}}
 EXPECTED = "{SECRET}"
 
