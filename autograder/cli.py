@@ -233,10 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .config import ConfigError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CourseNotFound as exc:
+    except (CourseNotFound, ConfigError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
 
