@@ -245,11 +245,14 @@ class RunAllPastUnfinished:
             result.error_in_exec = None
 
     def install(self, shell) -> None:
+        """Install in ``shell`` (an IPython shell), replacing an earlier instance (the first cell
+        run again)."""
+        previous = getattr(shell, "_autograder_run_all", None)
+        if previous is not None:
+            shell.events.unregister("post_run_cell", previous.post_run_cell)
         shell.set_custom_exc((NotImplementedError, NameError), self.show)
-        for callback in list(shell.events.callbacks.get("post_run_cell", [])):
-            if getattr(callback, "__self__", None).__class__.__name__ == type(self).__name__:
-                shell.events.unregister("post_run_cell", callback)  # the first cell run again
         shell.events.register("post_run_cell", self.post_run_cell)
+        shell._autograder_run_all = self
 
 
 def start(assignment: str | None = None):

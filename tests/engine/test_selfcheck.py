@@ -254,3 +254,27 @@ def test_the_grader_runs_the_released_notebook_without_self_check(tiny, tmp_path
     assert cells["autograder-setup"].outputs == [] and cells["autograder-check-1"].outputs == []
     assert cells["autograder-check-1"].execution_count is not None   # it ran, and did nothing
     assert not any("Защищённая" in e for e in result["errors"])   # nothing to restore
+
+
+RUN_ALL_SCRIPT = r'''
+from IPython.core.interactiveshell import InteractiveShell
+from autograder.selfcheck import RunAllPastUnfinished
+shell = InteractiveShell.instance()
+RunAllPastUnfinished().install(shell)
+RunAllPastUnfinished().install(shell)  # the first cell run twice: hooks not doubled
+print("CALLBACKS", len(shell.events.callbacks["post_run_cell"]))
+for code in ["print(missing)", "def f():\n    raise NotImplementedError()\nf()", "print(missing)", "1 / 0"]:
+    print("SUCCESS", shell.run_cell(code).success)
+'''
+
+
+def test_run_all_continues_past_unfinished_tasks_only():
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", RUN_ALL_SCRIPT], capture_output=True, text=True, timeout=120).stdout
+    assert "CALLBACKS 1" in out
+    # a NameError before any unfinished task is a real error; NotImplementedError and the NameError
+    # after it let Run All go on; any other error stops it
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("SUCCESS")] == \
+        ["False", "True", "True", "False"]
+    assert "Задание ещё не выполнено: f вызывает NotImplementedError" in out
