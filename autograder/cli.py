@@ -10,15 +10,29 @@ from pathlib import Path
 from .course import Course, CourseNotFound
 
 
-def _policy(args):
-    """(LatePolicy or None, overrides) from the grade options; PolicyError on bad input."""
-    from .policy import LatePolicy, PolicyError, read_overrides
+def _configure(args, course) -> None:
+    """Settle every grading option: ``autograder.toml`` of the course, overridden by the flags given.
 
-    late = None
-    if args.deadline or (args.late_policy and args.late_policy != "none"):
-        if not args.deadline:
-            raise PolicyError("--late-policy needs --deadline")
-        late = LatePolicy.parse(args.deadline, args.late_policy)
+    Afterwards ``args.jobs``, ``sandbox``, ``lang``, ``data`` and ``overrides`` hold the effective
+    values and ``args.config`` the whole ``config.Config``.  Raises ``config.ConfigError``.
+    """
+    from .config import load
+
+    cfg = load(course.root).override(
+        jobs=args.jobs, sandbox=args.sandbox, lang=args.lang, data=args.data, deadline=args.deadline,
+        late_policy=args.late_policy, overrides=args.overrides, roster=getattr(args, "roster", None))
+    args.config = cfg
+    args.jobs = cfg.jobs or os.cpu_count() or 1
+    args.sandbox, args.lang = cfg.sandbox, cfg.lang
+    args.data = str(cfg.data) if cfg.data else None
+    args.overrides = str(cfg.overrides) if cfg.overrides else None
+
+
+def _policy(args):
+    """(LateRules, overrides) from the settled options; PolicyError on bad input."""
+    from .policy import PolicyError, read_overrides
+
+    late = args.config.late_rules()
     overrides = []
     if args.overrides:
         if not Path(args.overrides).is_file():
@@ -31,12 +45,14 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     """Grade, apply the late rule and overrides, write every output; (exit code, results)."""
     from . import sandbox
     from .batch import grade_all
+    from .config import ConfigError
     from .policy import PolicyError, apply_policy, unmatched_overrides
     from .results import summary_table, write_all
 
     try:
+        _configure(args, course)
         late, overrides = _policy(args)
-    except PolicyError as exc:
+    except (ConfigError, PolicyError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
     sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
@@ -175,25 +191,27 @@ def _cmd_audit(args) -> int:
 
 
 def _common(g) -> None:
-    """Options shared by ``grade`` and ``ci``."""
-    g.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                   help="submissions graded in parallel (default: the machine's cores, %(default)s)")
+    """Options shared by ``grade`` and ``ci`` (flags override the course's ``autograder.toml``)."""
+    # every default here is None: the value then comes from autograder.toml, else config.Config
+    g.add_argument("--jobs", "-j", type=int,
+                   help="submissions graded in parallel (default: the machine's cores)")
     g.add_argument("--data", help="data folder for tests that need one (e.g. with cifar-10-batches-py)")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    g.add_argument("--sandbox", choices=("off", "auto", "required"), default="auto",
-                   help="run student code in the bubblewrap sandbox: auto (if it can start here, else "
-                        "process isolation with a warning), required (fail without it), off")
+    g.add_argument("--sandbox", choices=("off", "auto", "required"),
+                   help="run student code in the bubblewrap sandbox: auto (default: if it can start here, "
+                        "else process isolation with a warning), required (fail without it), off")
     g.add_argument("--regrade", action="store_true",
                    help="grade everything again (default: reuse results whose notebook, files, rubric "
                         "and grader are unchanged)")
-    g.add_argument("--deadline", help="deadline, ISO 8601 local time (2026-12-01T23:59) or with offset")
-    g.add_argument("--late-policy", default="none",
-                   help="none (record only), zero, or per-day:P (P%% of the maximum per started day); "
+    g.add_argument("--deadline", help="deadline of every assignment, ISO 8601 local time (2026-12-01T23:59) "
+                                      "or with offset (default: autograder.toml)")
+    g.add_argument("--late-policy",
+                   help="none (default: record only), zero, or per-day:P (P%% of the maximum per started day); "
                         "submission time: timestamp.txt beside the notebook, else its mtime")
     g.add_argument("--overrides", metavar="CSV",
                    help="manual adjustments: student,assignment,test|total,points,comment "
                         "(points '3' sets, '+1'/'-1' adds)")
-    g.add_argument("--lang", choices=("ru", "en"), default="ru", help="language of the HTML pages")
+    g.add_argument("--lang", choices=("ru", "en"), help="language of the HTML pages (default: ru)")
     g.add_argument("--no-feedback", action="store_true", help="skip feedback pages and the class report")
 
 
@@ -241,10 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .config import ConfigError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CourseNotFound as exc:
+    except (CourseNotFound, ConfigError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
 

@@ -3,7 +3,8 @@
 Both are recomputed from the raw test scores on every run (they are never cached), so changing
 the deadline or the overrides file needs no regrading.
 
-Late rule (nbgrader's idea): a submission's time is the first line of ``timestamp.txt`` beside
+Late rule (nbgrader's idea), per assignment (``LateRules``: ``autograder.toml`` gives each
+assignment its own deadline and rule): a submission's time is the first line of ``timestamp.txt`` beside
 the notebook, or else the notebook's modification time.  ``none`` records lateness without a
 penalty, ``zero`` gives 0 points to a late submission, ``per-day:P`` takes P % of the maximum
 points for every started day late (never below zero).
@@ -18,7 +19,7 @@ from __future__ import annotations
 import copy
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,6 +73,17 @@ class LatePolicy:
         elif rule not in ("none", "zero"):
             raise PolicyError(f"unknown late policy {rule!r}: use none, zero or per-day:PERCENT")
         return cls(parse_time(deadline) if deadline else None, rule, percent)
+
+
+@dataclass(frozen=True)
+class LateRules:
+    """The late rule per assignment: ``assignments[id]`` where it has its own, else ``default``."""
+
+    default: LatePolicy | None = None
+    assignments: dict[str, LatePolicy] = field(default_factory=dict)
+
+    def get(self, assignment: str | None) -> LatePolicy | None:
+        return self.assignments.get(assignment or "", self.default)
 
 
 def submission_time(notebook: Path) -> tuple[datetime | None, str]:
@@ -131,13 +143,17 @@ def _round(x: float) -> float:
     return round(x + 0.0, 6)
 
 
-def apply_policy(result: dict, late: LatePolicy | None = None, overrides: list[Override] = (),
+def apply_policy(result: dict, late: LatePolicy | LateRules | None = None, overrides: list[Override] = (),
                  ) -> dict:
     """A copy of ``result`` with the late rule and the overrides applied.
+
+    ``late`` is one rule for every assignment or ``LateRules`` (the rule of the result's assignment).
 
     Adds ``raw_score`` (the automatic score), ``late`` (when a deadline is set) and
     ``adjustments`` (one entry per applied override); ``score`` becomes the final score.
     """
+    if isinstance(late, LateRules):
+        late = late.get(result.get("assignment"))
     r = copy.deepcopy(result)
     for t in r.get("tests", []):
         t.pop("override", None)

@@ -65,12 +65,19 @@ def is_protected(cell) -> bool:
     return PROTECTED_TAG in cell.get("metadata", {}).get("tags", [])
 
 
-def student_notebook(solution: nbformat.NotebookNode, assignment_id: str) -> nbformat.NotebookNode:
-    """The student version of a solution notebook: stubs, no outputs, metadata, same cell ids."""
+def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric: str | None = None,
+                     bundle_url: str | None = None) -> nbformat.NotebookNode:
+    """The student version of a solution notebook: stubs, no outputs, metadata, same cell ids.
+
+    With the ``rubric``'s source: also the self-check cells (``checkcells``: a first cell that
+    installs the bundle from ``bundle_url`` where it is missing, a check cell after each task).
+    """
     nb = copy.deepcopy(solution)
+    has_solution = []
     for index, cell in enumerate(nb.cells):
         try:
             cell.source, bodies = strip_solutions(cell.source, markdown=cell.cell_type == "markdown")
+            has_solution.append(bool(bodies))
             if bodies and is_protected(cell):
                 # a protected cell is replaced by its released text at grading: the student's
                 # answer in it would be thrown away
@@ -85,6 +92,10 @@ def student_notebook(solution: nbformat.NotebookNode, assignment_id: str) -> nbf
         if is_protected(cell):
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
+    if rubric is not None:
+        from .checkcells import add_check_cells
+
+        add_check_cells(nb, has_solution, assignment_id, rubric, bundle_url)
     body = json.dumps([[c.get("id"), c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
     nb.metadata["autograder"] = {
         "assignment": assignment_id,
@@ -116,11 +127,15 @@ def _first_difference(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> str
 
 def release(course: Course, check: bool = False) -> list[str]:
     """Write (or, with check, compare) assignments/<id>.ipynb for every solution; returns problems."""
+    from .config import load
+
     problems = []
+    bundle_url = load(course.root).bundle_url
     for a in course.assignments.values():
         if a.solution is None:
             continue
-        generated = student_notebook(nbformat.read(a.solution, as_version=4), a.id)
+        generated = student_notebook(nbformat.read(a.solution, as_version=4), a.id,
+                                     a.rubric.read_text(encoding="utf-8"), bundle_url)
         target = course.root / "assignments" / f"{a.id}.ipynb"
         if check:
             if not target.exists():

@@ -144,3 +144,52 @@ def test_self_check_agrees_with_the_grader(course, aid, monkeypatch):
     failed = [r for r in records if r["status"] == "failed"]
     assert len(failed) == len([r for r in records if r["status"] != "skipped"])
     assert all("NotImplementedError" in r["output"] for r in failed), [r["output"][:200] for r in failed]
+
+
+# ---- the self-check cells of the released notebooks, in a kernel --------------------------------
+
+def _run_all(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
+    """Execute like Jupyter's "Run All": nbclient stops at the first cell whose execution fails."""
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
+
+
+def _check_cells(nb: nbformat.NotebookNode) -> list:
+    return [c for c in nb.cells if c.get("metadata", {}).get("autograder", {}).get("generated") == "check"]
+
+
+def _printed(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.mark.slow
+def test_run_all_of_an_untouched_notebook_reaches_every_check_cell(course):
+    a = course.assignments["a01_neurons"]
+    nb = _run_all(nbformat.read(a.student, as_version=4), a.student.parent)
+    checks = _check_cells(nb)
+    assert len(checks) >= 10
+    for cell in checks:
+        out = _printed(cell)
+        assert "Итого по открытым тестам: 0/" in out and "Наименьший вход" not in out, (cell.source, out)
+        assert not [o for o in cell.outputs if o.output_type in ("error", "execute_result")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_first_check_cell_on_the_untouched_and_the_solved_notebook(course, aid):
+    """The released notebook up to its first check cell, as released and with the solution filled in."""
+    a = course.assignments[aid]
+    released = nbformat.read(a.student, as_version=4)
+    first = released.cells.index(_check_cells(released)[0])
+    solution = {c.id: c.source for c in nbformat.read(a.solution, as_version=4).cells}
+    for solved in (False, True):
+        nb = copy.deepcopy(released)
+        nb.cells = nb.cells[:first + 1]
+        if solved:
+            for c in nb.cells:
+                c.source = solution.get(c.get("id"), c.source)
+        out = _printed(_run_all(nb, a.solution.parent if solved else a.student.parent).cells[-1])
+        got, total = out.rsplit("Итого по открытым тестам: ", 1)[1].split()[0].split("/")
+        assert float(total) > 0 and float(got) == (float(total) if solved else 0.0), out

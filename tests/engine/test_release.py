@@ -83,15 +83,16 @@ def test_bundle_contains_no_solution_body_and_no_hidden_test(tiny, tmp_path):
 def test_changed_and_deleted_protected_cells_are_restored(tiny):
     a = tiny.assignments["a00_tiny"]
     nb = nbformat.read(a.student, as_version=4)
-    nb.cells[2].source = "class Given:\n    k = 100"
+    given = [c.get("id") for c in nb.cells].index("tiny-02")
+    nb.cells[given].source = "class Given:\n    k = 100"
     restored, notes = restore_protected(nb, a)
-    assert restored.cells[2].source.endswith("k = 1") and "изменена" in notes[0]
-    del nb.cells[2]
+    assert restored.cells[given].source.endswith("k = 1") and "изменена" in notes[0]
+    del nb.cells[given]
     for cell in nb.cells:  # an editor that drops ids and metadata
         cell.pop("id", None)
         cell.metadata = {}
     restored, notes = restore_protected(nb, a)
-    assert restored.cells[2].source.endswith("k = 1") and "удалена" in notes[0]
+    assert restored.cells[given].source.endswith("k = 1") and "удалена" in notes[0]
 
 
 # ---------------------------------------------------------------- nothing of the solution in the bundle
