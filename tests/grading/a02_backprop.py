@@ -636,8 +636,7 @@ def test_linear_network_fits_best_line(submission):
         f"{what}: на новых точках сеть отклоняется от прямой наименьших квадратов на {deviation:.4f}: "
         "обучение не сходится (проверьте backward и шаг спуска)")
     _, expected = reference_training(p, X, y, 0.03, 1000, relu=False, record=[])
-    assert_close(network_out(theta, grid, relu=False), network_out(expected, grid, relu=False),
-                 f"{what}: прогноз обученной сети на новых точках", rtol=1e-4, atol=1e-5)
+    assert_close(theta, expected, f"{what}: параметры сети после 1000 шагов спуска из начальных", rtol=1e-3, atol=1e-4)
 
 
 # ---------------------------------------------------------------- задача 6: сеть с ReLU
