@@ -717,7 +717,7 @@ def test_fit_network_x_squared(submission):
     x = np.linspace(-1, 1, 100).reshape(-1, 1)
     y = x ** 2 + 0.2 * np.random.default_rng(0).random(x.shape)
     fn = "fit_network(X, y, lr=0.02, n_epoch=2001, seed=0)"
-    first = "np.random.seed(seed); fc1 = Linear(1, 10); fc2 = Linear(10, 1)"
+    first = "np.random.seed(seed), затем слои Linear(1, 10) и Linear(10, 1)"
     theta0 = _network_params(*_seeded(submission, 0, lambda: (submission.Linear(1, 10), submission.Linear(10, 1))),
                              f"начальная сеть ({first})")
     fc1, fc2, losses, ys = submission.fit_network(x.copy(), y.copy(), lr=0.02, n_epoch=2001, seed=0)

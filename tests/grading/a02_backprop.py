@@ -284,7 +284,7 @@ def test_neuron_batch_db(submission, x, seed):
 def test_mse_loss_forward(submission, y_pred, seed):
     """MSELoss.forward: среднее (y_pred - y_true)^2 по пакету (k, 1)."""
     y_true = np.random.default_rng(seed).standard_normal(y_pred.shape)
-    assert_close(submission.MSELoss().forward(y_pred.copy(), y_true.copy()), np.mean((y_pred - y_true) ** 2),
+    assert_close(submission.MSELoss().forward(y_pred.copy(), y_true.copy()), np.mean((y_true - y_pred) ** 2),
                  f"MSELoss().forward(y_pred, y_true) для формы {y_pred.shape}")
 
 
@@ -434,7 +434,7 @@ def test_mse_loss_backward_matrix(submission, y_pred, seed):
     """MSELoss для выхода (k, n) нормируется на все k*n элементов: dypred = 2/(kn) (y_pred - y_true)."""
     y_true = np.random.default_rng(seed).standard_normal(y_pred.shape)
     criterion = submission.MSELoss()
-    assert_close(criterion.forward(y_pred.copy(), y_true.copy()), np.mean((y_pred - y_true) ** 2),
+    assert_close(criterion.forward(y_pred.copy(), y_true.copy()), np.mean((y_true - y_pred) ** 2),
                  f"MSELoss().forward для формы {y_pred.shape}")
     criterion.backward(y_pred.copy(), y_true.copy())
     expected = numeric_gradient(lambda z: criterion.forward(z, y_true.copy()), y_pred)
@@ -453,7 +453,7 @@ def test_layer_seminar_example(submission):
     y = np.array([[0.0], [1.0], [0.0]])
     layer, criterion = submission.Neuron(SEMINAR_W.copy(), 0.5), submission.MSELoss()
     y_pred = layer.forward(SEMINAR_X.copy())
-    criterion.backward(y_pred, y)
+    criterion.backward(y_pred, y.copy())
     layer.backward(SEMINAR_X.copy(), criterion.dypred)
     # printed in the seminar with 4 decimals: tolerance = half a unit of the last digit
     assert_close(layer.dw, [[0.4683, -0.1957, 0.0816, -0.1077], [0.0982, -0.0425, 0.0189, -0.0397]],
@@ -464,7 +464,7 @@ def test_layer_seminar_example(submission):
     x, w, y = rng.standard_normal((3, 2)), rng.standard_normal((2, 4)), rng.standard_normal((3, 1))
     layer, criterion = submission.Neuron(w.copy(), 0.5), submission.MSELoss()
     y_pred = layer.forward(x.copy())
-    criterion.backward(y_pred, y)
+    criterion.backward(y_pred, y.copy())
     layer.backward(x.copy(), criterion.dypred)
     loss = lambda x_, w_: np.mean((x_ @ w_ + 0.5 - y) ** 2)  # noqa: E731
     assert_close(layer.dw, numeric_gradient(lambda w_: loss(x, w_), w), "Градиент по weights для других x, weights, y "
