@@ -2,6 +2,15 @@
 
 Один тест на пункт задания; баллы -- в маркере points.  Эталонные значения -- те, что печатает
 семинар (4.84, [4.84, 0.17, 10.39], матрица батча, softmax([[1, 2], [3, 4]]), ...).
+
+Тест, который проверяет пример семинара, проверяет то же и на входах, которых студент не знает
+(Hypothesis или генератор с сидом внутри теста), так что ответы семинара, вписанные в код, баллов
+не дают.  Градиенты сравниваются с численными, только когда forward уже проверен (иначе forward,
+возвращающий нули, и нулевые градиенты совпали бы).  Функции обучения проверяются по тому, что
+делает возвращённая модель: первая потеря -- это потеря начальной модели (np.random.seed(seed)),
+вторая -- потеря после одного шага градиентного спуска (численный градиент), обученная модель
+сама даёт малую потерю и находит коэффициенты; N нечётное.  Эталонные реализации
+(``@reference``) нужны только скрытым тестам и в комплект студента не попадают.
 """
 import numpy as np
 import pytest
@@ -20,6 +29,7 @@ from autograder.testing import (
     numeric_gradient,
     numeric_gradient_array,
     numeric_gradient_attr,
+    reference,
     seeds,
 )
 
@@ -98,9 +108,32 @@ def _attr(obj, name, what):
         raise AssertionError(f"{what}: атрибут `{name}` не является числовым массивом ({exc})") from None
 
 
+@reference
 def _softmax(x):
+    """x: (N, C) -> (N, C), numerically stable (only the hidden test uses it)."""
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _check_softmax(out, x, what):
+    """out is softmax(x) row by row: positive, rows sum to 1, log(out) differs from x by a
+    constant per row (softmax's defining property; no reference implementation needed)."""
+    out = assert_shape(out, x.shape, what)
+    assert np.all(out > 0), f"{what}: все вероятности должны быть положительными, получено {out}"
+    assert_close(out.sum(axis=1), np.ones(x.shape[0]), f"сумма по строкам {what}", inputs={"x": x})
+    log = np.log(out)
+    assert_close(log - log.mean(axis=1, keepdims=True), x - x.mean(axis=1, keepdims=True),
+                 f"{what}: отношения вероятностей должны быть exp(x_i - x_j)", inputs={"x": x})
+
+
+def _probabilities(rng, n, c):
+    """(n, c) rows of class probabilities (what softmax outputs), drawn from rng."""
+    return rng.dirichlet(np.ones(c), size=n)
+
+
+def _check_forward(out, expected, what, inputs):
+    """forward is right on x: only then is a numeric gradient of it a meaningful reference."""
+    assert_close(out, expected, f"{what} (forward проверяется вместе с backward)", inputs=inputs)
 
 
 def _neuron(submission, weights, bias):
@@ -118,8 +151,36 @@ def _linear(submission, weights, biases):
 
 
 def _regression():
-    X, y, coef = make_regression(n_features=4, n_informative=4, coef=True, bias=0.5, random_state=0)
+    """Not the seminar's data: N = 101 (odd) examples, 3 features, noise-free, bias 0.5.
+
+    Returns X (101, 3), y (101, 1), coef (3,)."""
+    X, y, coef = make_regression(n_samples=101, n_features=3, n_informative=3, coef=True, bias=0.5,
+                                 random_state=11)
     return X, y.reshape(-1, 1), coef
+
+
+def _seeded(submission, seed, make):
+    """The model a fit_* function starts from: ``np.random.seed(seed)`` in the student's process, then make()."""
+    submission.np.random.seed(seed)
+    return make()
+
+
+def _gd_step(loss, theta, lr):
+    """One gradient step theta - lr * dloss/dtheta, the gradient by central differences
+    (exact up to rounding for the quadratic losses used here).  theta: 1-d array."""
+    return theta - lr * numeric_gradient(loss, theta)
+
+
+def _check_first_losses(losses, loss, theta0, lr, fn, first_what):
+    """losses[0] is the loss of the initial model theta0, losses[1] the loss after one step from it.
+
+    loss(theta, step): the loss the function reports at step 0 or 1 (theta: 1-d parameter vector).
+    """
+    assert_close(losses[0], loss(theta0, 0), f"{fn}: losses[0] должна быть потерей начальной модели "
+                 f"({first_what}, до первого шага)", rtol=1e-6, atol=1e-9)
+    theta1 = _gd_step(lambda th: loss(th, 0), theta0, lr)
+    assert_close(losses[1], loss(theta1, 1), f"{fn}: losses[1] должна быть потерей после одного шага "
+                 "градиентного спуска из начальной модели", rtol=1e-5, atol=1e-9)
 
 
 # ============================== 1. Нейроны и полносвязные слои ==============================
@@ -131,6 +192,12 @@ def test_neuron_reference_value(submission):
     neuron = _neuron(submission, NEURON_WEIGHTS, NEURON_BIAS)
     out = _scalar(neuron.forward(NEURON_INPUTS.copy()), "Neuron.forward(inputs)")
     assert_close(out, 4.84, "Neuron.forward(inputs) с весами и смещением из семинара")
+    rng = np.random.default_rng(101)
+    for n in (1, 3, 6):
+        x, w, b = rng.standard_normal(n), rng.standard_normal(n), float(rng.standard_normal())
+        what = f"Neuron.forward(x) для x формы ({n},)"
+        assert_close(_scalar(_neuron(submission, w, b).forward(x.copy()), what), x @ w + b, what,
+                     inputs={"x": x, "weights": w, "bias": b})
 
 
 @pytest.mark.task("1.2 Linear")
@@ -140,6 +207,13 @@ def test_linear_vector_reference(submission):
     layer = _linear(submission, LAYER_WEIGHTS, LAYER_BIASES)
     assert_close(layer.forward(NEURON_INPUTS.copy()), [4.84, 0.17, 10.39],
                  "Linear.forward(inputs) для вектора формы (4,)")
+    rng = np.random.default_rng(102)
+    for n_features, n_neurons in [(2, 5), (5, 1), (3, 3)]:
+        x = rng.standard_normal(n_features)
+        w, b = rng.standard_normal((n_features, n_neurons)), rng.standard_normal(n_neurons)
+        assert_close(_linear(submission, w, b).forward(x.copy()), x @ w + b,
+                     f"Linear({n_features}, {n_neurons}).forward(x) для вектора формы ({n_features},)",
+                     inputs={"x": x, "weights": w})
 
 
 @pytest.mark.task("1.3 Linear (батч)")
@@ -148,6 +222,9 @@ def test_linear_batch_reference(submission):
     """1.3 Linear.forward для батча из семинара даёт матрицу 3x3 из семинара."""
     layer = _linear(submission, LAYER_WEIGHTS, LAYER_BIASES)
     assert_close(layer.forward(BATCH.copy()), BATCH_OUT, "Linear.forward(inputs) для батча формы (3, 4)")
+    x = np.random.default_rng(103).standard_normal(BATCH.shape)
+    assert_close(layer.forward(x.copy()), x @ LAYER_WEIGHTS + LAYER_BIASES,
+                 "Linear.forward(x) для другого батча формы (3, 4)", inputs={"x": x})
 
 
 @pytest.mark.task("1.3 Linear (батч)")
@@ -196,6 +273,11 @@ def test_two_layers_3x7(submission, x, n_neurons):
     expected = np.asarray(x @ lay1.weights + lay1.biases) @ lay2.weights + lay2.biases
     assert_close(out, expected, "two_layers(x): выход должен быть lay2.forward(lay1.forward(x))",
                  inputs={"x": x})
+    lay1, lay2, _ = submission.two_layers(np.ones((2, 8)), n_neurons=40)
+    w = np.concatenate([as_array(lay1.weights, "lay1.weights").ravel(), as_array(lay2.weights, "lay2.weights").ravel()])
+    assert abs(w.mean()) < 0.15 and 0.85 < w.std() < 1.15, (
+        f"two_layers(inputs формы (2, 8), n_neurons=40): веса слоёв -- среднее {w.mean():.3f}, "
+        f"стандартное отклонение {w.std():.3f}; слои должны быть новыми Linear со случайными весами N(0, 1)")
 
 
 # ================================== 2. Функции активации ====================================
@@ -217,10 +299,11 @@ def test_relu_does_not_modify_input(submission):
     """2.1 ReLU.forward не изменяет входной массив."""
     x = np.random.default_rng(1).standard_normal((5, 4))
     x_copy = x.copy()
-    submission.ReLU().forward(x)
+    out = submission.ReLU().forward(x)
     assert np.array_equal(x, x_copy), (
         "ReLU.forward изменил входной массив (например, inputs[inputs < 0] = 0): "
         "верните новый массив, не меняя inputs")
+    assert_close(out, np.maximum(x_copy, 0), "ReLU.forward(x): результат max(0, x)", inputs={"x": x_copy})
 
 
 @pytest.mark.task("2.2 Softmax")
@@ -232,6 +315,8 @@ def test_softmax_reference(submission):
                  [[0.26894142, 0.73105858], [0.26894142, 0.73105858]], "Softmax.forward([[1, 2], [3, 4]])")
     assert_close(sm.forward(SOFTMAX_IN.copy()), SOFTMAX_OUT, "Softmax.forward(input) для матрицы из семинара",
                  rtol=0, atol=PRINTED_ATOL)
+    x = np.random.default_rng(104).standard_normal(SOFTMAX_IN.shape)
+    _check_softmax(sm.forward(x.copy()), x, "Softmax.forward(x) для другой матрицы формы (4, 3)")
 
 
 @pytest.mark.task("2.2 Softmax")
@@ -239,10 +324,7 @@ def test_softmax_reference(submission):
 @given(x=arrays(batch_sizes, feature_counts, scale=3.0))
 def test_softmax_rows(submission, x):
     """2.2 Softmax.forward: форма (N, C), каждая строка -- softmax своей строки (сумма 1)."""
-    out = submission.Softmax().forward(x.copy())
-    out = assert_shape(out, x.shape, "Softmax.forward(x)")
-    assert_close(out.sum(axis=1), np.ones(x.shape[0]), "сумма по строкам Softmax.forward(x)", inputs={"x": x})
-    assert_close(out, _softmax(x), "Softmax.forward(x)", inputs={"x": x})
+    _check_softmax(submission.Softmax().forward(x.copy()), x, "Softmax.forward(x)")
 
 
 @pytest.mark.task("2.2 Softmax")
@@ -267,6 +349,9 @@ def test_elu_reference(submission):
     elu = submission.ELU(1)
     assert_close(elu.forward(ELU_IN.copy()), ELU_OUT, "ELU(1).forward(input) для матрицы из семинара",
                  rtol=0, atol=PRINTED_ATOL)
+    x = np.random.default_rng(105).standard_normal(ELU_IN.shape)
+    assert_close(elu.forward(x.copy()), np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
+                 "ELU(1).forward(x) для другой матрицы формы (4, 3)", inputs={"x": x})
 
 
 @pytest.mark.task("2.3 ELU")
@@ -290,6 +375,11 @@ def test_mse_reference_value(submission):
                   "MSELoss.forward(n_out, y) для n_out формы (3, 1) и y формы (3,)")
     assert_close(out, MSE_VALUE, "MSELoss.forward(n_out, y) для n_out формы (3, 1) и y формы (3,) "
                  "(не получилась ли матрица (3, 3) из-за broadcasting?)")
+    rng = np.random.default_rng(106)
+    pred, target = rng.standard_normal((3, 1)), rng.standard_normal(3)
+    what = "MSELoss.forward(y_pred, y_true) для других y_pred формы (3, 1) и y_true формы (3,)"
+    assert_close(_scalar(submission.MSELoss().forward(pred.copy(), target.copy()), what),
+                 np.mean((pred[:, 0] - target) ** 2), what, inputs={"y_pred": pred, "y_true": target})
 
 
 @pytest.mark.task("3.1 MSELoss")
@@ -314,16 +404,21 @@ def test_cce_reference_value(submission):
     what = "CategoricalCrossentropyLoss.forward(act_out, y) для y = [1, 0, 0]"
     out = _scalar(submission.CategoricalCrossentropyLoss().forward(CCE_PRED.copy(), CCE_LABELS.copy()), what)
     assert_close(out, CCE_VALUE, what + " (среднее по примерам -log вероятности правильного класса)")
+    rng = np.random.default_rng(107)
+    p, labels = _probabilities(rng, 4, 3), np.array([2, 0, 1, 2])
+    what = "CategoricalCrossentropyLoss.forward(y_pred, y_true) для других y_pred (4, 3) и y_true = [2, 0, 1, 2]"
+    out = _scalar(submission.CategoricalCrossentropyLoss().forward(p.copy(), labels.copy()), what)
+    assert_close(out, -np.mean(np.log(p[np.arange(4), labels])), what, inputs={"y_pred": p})
 
 
 @pytest.mark.task("3.2 CategoricalCrossentropyLoss")
 @pytest.mark.points(1)
-@given(logits=arrays(batch_sizes, st.integers(2, 6), scale=2.0), seed=seeds)
-def test_cce_labels_and_one_hot(submission, logits, seed):
+@given(n=batch_sizes, c=st.integers(2, 6), seed=seeds)
+def test_cce_labels_and_one_hot(submission, n, c, seed):
     """3.2 CCE: метки (N,) и one-hot (N, C) дают одно и то же среднее -log p[i, y_i]."""
-    n, c = logits.shape
-    p = _softmax(logits)
-    labels = np.random.default_rng([seed, 1]).integers(0, c, size=n)
+    rng = np.random.default_rng([seed, 1])
+    p = _probabilities(rng, n, c)
+    labels = rng.integers(0, c, size=n)
     expected = -np.mean(np.log(p[np.arange(n), labels]))
     loss = submission.CategoricalCrossentropyLoss()
     what = "CategoricalCrossentropyLoss.forward(y_pred, y_true) для меток формы (N,)"
@@ -401,9 +496,11 @@ def test_neuron_init_standard_normal(submission):
 def test_neuron_backward_single_example(submission, x, seed):
     """4.1.2 Neuron.backward для одного примера: dweights, dbias, dinput совпадают с численным градиентом."""
     rng = np.random.default_rng([seed, 1])
-    neuron = _neuron(submission, rng.standard_normal(x.shape[0]), rng.standard_normal())
+    w, b = rng.standard_normal(x.shape[0]), float(rng.standard_normal())
+    neuron = _neuron(submission, w, b)
     dvalue = float(rng.standard_normal())
-    neuron.forward(x.copy())
+    _check_forward(_scalar(neuron.forward(x.copy()), "Neuron.forward(x)"), x @ w + b,
+                   "Neuron.forward(x) для одного примера", inputs={"x": x})
     neuron.backward(dvalue)
     what = "Neuron.backward(dvalue) после forward(x) для одного примера x формы (n_inputs,)"
     dweights = _attr(neuron, "dweights", what)
@@ -422,19 +519,47 @@ def test_neuron_backward_single_example(submission, x, seed):
 @pytest.mark.task("4.1.3 SGD для нейрона")
 @pytest.mark.points(2)
 def test_fit_neuron_sgd_converges(submission):
-    """4.1.3 fit_neuron_sgd: потери падают, нейрон находит коэффициенты make_regression и bias = 0.5."""
+    """4.1.3 fit_neuron_sgd: шаг после каждого примера из начального нейрона; нейрон находит коэффициенты make_regression и bias = 0.5."""
     X, y, coef = _regression()
-    neuron, losses = submission.fit_neuron_sgd(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=0)
-    losses = as_array(losses, "losses из fit_neuron_sgd").ravel()
-    assert losses.size == 100 * len(X), (
-        f"fit_neuron_sgd: len(losses) = {losses.size}, ожидалось n_epoch * N = {100 * len(X)} (по шагу на пример)")
-    first, last = losses[:len(X)].mean(), losses[-len(X):].mean()
-    assert np.isfinite(last) and last < 1e-4 * first, (
-        f"fit_neuron_sgd: средняя потеря на последней эпохе {last:.4g} не стала намного меньше, "
-        f"чем на первой ({first:.4g})")
-    assert_close(neuron.weights, coef, "веса нейрона после fit_neuron_sgd (истинные коэффициенты make_regression)",
-                 rtol=1e-3, atol=1e-2)
-    assert_close(_scalar(neuron.bias, "bias"), 0.5, "bias нейрона после fit_neuron_sgd", rtol=0, atol=1e-2)
+    n, m = X.shape
+    fn = "fit_neuron_sgd(X, y, learning_rate=0.1, n_epoch=100, seed=5) для X формы (101, 3)"
+    theta0 = _neuron_params(_seeded(submission, 5, lambda: submission.Neuron(m)), m, "Neuron(n_inputs)")
+    neuron, losses = submission.fit_neuron_sgd(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=5)
+    losses = as_array(losses, f"losses из {fn}").ravel()
+    assert losses.size == 100 * n, (
+        f"{fn}: len(losses) = {losses.size}, ожидалось n_epoch * N = {100 * n} (по шагу на пример)")
+    example_loss = lambda th, i: (X[i] @ th[:-1] + th[-1] - y[i, 0]) ** 2  # noqa: E731
+    _check_first_losses(losses, example_loss, theta0, 0.1, fn, "np.random.seed(seed); Neuron(n_inputs), первый пример")
+    theta = _neuron_params(neuron, m, f"нейрон после {fn}")
+    _check_trained(theta, theta0, losses[-1], example_loss(theta, n - 1), X, y, coef, fn)
+
+
+def _neuron_params(neuron, m, what):
+    """A Neuron's (weights, bias) as one vector of shape (m + 1,)."""
+    w = assert_shape(_attr(neuron, "weights", what), (m,), f"{what}: weights")
+    return np.append(w, _scalar(_attr(neuron, "bias", what), f"{what}: bias"))
+
+
+def _linear_params(layer, m, what):
+    """A Linear(m, 1)'s (weights, biases) as one vector of shape (m + 1,)."""
+    w = assert_shape(_attr(layer, "weights", what), (m, 1), f"{what}: weights")
+    b = assert_shape(_attr(layer, "biases", what), (1,), f"{what}: biases")
+    return np.append(w[:, 0], b)
+
+
+def _check_trained(theta, theta0, reported_last, last_loss, X, y, coef, fn):
+    """The returned model theta = (weights, bias) itself fits the data: its MSE is tiny next to the
+    initial model's, it reproduces the last reported loss, and it found coef and 0.5."""
+    mse = lambda th: float(np.mean((X @ th[:-1] + th[-1] - y[:, 0]) ** 2))  # noqa: E731
+    start, end = mse(theta0), mse(theta)
+    assert np.isfinite(end) and end < 1e-6 * start, (
+        f"{fn}: MSE возвращённой модели на обучающих данных {end:.4g}, у начальной модели {start:.4g}: "
+        "обучение не сошлось")
+    assert abs(reported_last - last_loss) <= 1e-6 * start, (
+        f"{fn}: последняя потеря в losses {reported_last:.4g}, а возвращённая модель даёт {last_loss:.4g}: "
+        "losses должны быть потерями той модели, которую обучает функция")
+    assert_close(theta[:-1], coef, f"веса после {fn} (истинные коэффициенты make_regression)", rtol=1e-3, atol=1e-2)
+    assert_close(theta[-1], 0.5, f"смещение после {fn}", rtol=0, atol=1e-2)
 
 
 @pytest.mark.task("4.2.1 MSELoss.backward (батч)")
@@ -449,6 +574,9 @@ def test_mse_backward_batch(submission, y_pred, seed):
         what = f"MSELoss.backward(y_pred, y_true) для y_pred формы {shapes} и y_true формы (N,): self.dinput"
         dinput = _attr(loss, "dinput", what)
         fresh = submission.MSELoss()
+        _check_forward(_scalar(fresh.forward(pred.copy(), y_true.copy()), "MSELoss.forward"),
+                       np.mean((np.ravel(pred) - y_true) ** 2), f"MSELoss.forward(y_pred, y_true) для y_pred формы {shapes}",
+                       inputs={"y_pred": pred, "y_true": y_true})
         num = numeric_gradient(lambda p: _scalar(fresh.forward(p, y_true.copy()), "MSELoss.forward"), pred)
         assert_close(dinput, num, what, inputs={"y_pred": pred, "y_true": y_true})
 
@@ -471,9 +599,10 @@ def test_neuron_forward_batch(submission, x, seed):
 def test_neuron_backward_batch(submission, x, seed):
     """4.2.2 Neuron.backward для батча: dweights (n_inputs,) и dbias (сумма по батчу) = численный градиент."""
     rng = np.random.default_rng([seed, 1])
-    neuron = _neuron(submission, rng.standard_normal(x.shape[1]), rng.standard_normal())
+    w, b = rng.standard_normal(x.shape[1]), float(rng.standard_normal())
+    neuron = _neuron(submission, w, b)
     dvalue = rng.standard_normal(x.shape[0])
-    neuron.forward(x.copy())
+    _check_forward(neuron.forward(x.copy()), x @ w + b, "Neuron.forward(x) для батча", inputs={"x": x})
     neuron.backward(dvalue.copy())
     what = "Neuron.backward(dvalue) после forward(x) для батча x формы (N, n_inputs), dvalue формы (N,)"
     dweights = _attr(neuron, "dweights", what)
@@ -490,23 +619,26 @@ def test_neuron_backward_batch(submission, x, seed):
 @pytest.mark.task("4.2.3 Пакетный GD для нейрона")
 @pytest.mark.points(2)
 def test_fit_neuron_batch_converges(submission):
-    """4.2.3 fit_neuron_batch (y формы (N, 1)): потери падают, найдены коэффициенты и bias = 0.5."""
+    """4.2.3 fit_neuron_batch (y формы (N, 1)): шаги на всей выборке из начального нейрона; найдены коэффициенты и bias = 0.5."""
     X, y, coef = _regression()
-    neuron, losses = submission.fit_neuron_batch(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=0)
-    losses = as_array(losses, "losses из fit_neuron_batch").ravel()
-    assert losses.size == 100, f"fit_neuron_batch: len(losses) = {losses.size}, ожидалось n_epoch = 100"
-    assert np.isfinite(losses[-1]) and losses[-1] < 1e-4 * losses[0], (
-        f"fit_neuron_batch: потеря на последней эпохе {losses[-1]:.4g} не стала намного меньше начальной "
-        f"({losses[0]:.4g})")
-    assert_close(neuron.weights, coef, "веса нейрона после fit_neuron_batch", rtol=1e-3, atol=1e-2)
-    assert_close(_scalar(neuron.bias, "bias"), 0.5, "bias нейрона после fit_neuron_batch", rtol=0, atol=1e-2)
+    m = X.shape[1]
+    fn = "fit_neuron_batch(X, y, learning_rate=0.1, n_epoch=100, seed=5) для X формы (101, 3)"
+    theta0 = _neuron_params(_seeded(submission, 5, lambda: submission.Neuron(m)), m, "Neuron(n_inputs)")
+    neuron, losses = submission.fit_neuron_batch(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=5)
+    losses = as_array(losses, f"losses из {fn}").ravel()
+    assert losses.size == 100, f"{fn}: len(losses) = {losses.size}, ожидалось n_epoch = 100"
+    batch_loss = lambda th, step=None: float(np.mean((X @ th[:-1] + th[-1] - y[:, 0]) ** 2))  # noqa: E731
+    _check_first_losses(losses, batch_loss, theta0, 0.1, fn, "np.random.seed(seed); Neuron(n_inputs)")
+    theta = _neuron_params(neuron, m, f"нейрон после {fn}")
+    _check_trained(theta, theta0, losses[-1], batch_loss(theta), X, y, coef, fn)
 
 
 def _linear_backward(submission, x, n_neurons, seed):
     rng = np.random.default_rng([seed, 1])
-    layer = _linear(submission, rng.standard_normal((x.shape[1], n_neurons)), rng.standard_normal(n_neurons))
+    w, b = rng.standard_normal((x.shape[1], n_neurons)), rng.standard_normal(n_neurons)
+    layer = _linear(submission, w, b)
     dvalues = rng.standard_normal((x.shape[0], n_neurons))
-    layer.forward(x.copy())
+    _check_forward(layer.forward(x.copy()), x @ w + b, "Linear.forward(x)", inputs={"x": x})
     layer.backward(dvalues.copy())
     return layer, dvalues
 
@@ -550,38 +682,62 @@ def test_linear_backward_dbiases(submission, x, n_neurons, seed):
 @pytest.mark.task("4.3.2 Обучение слоя Linear")
 @pytest.mark.points(2)
 def test_fit_linear_converges(submission):
-    """4.3.2 fit_linear: слой Linear(4, 1) находит коэффициенты make_regression и смещение 0.5."""
+    """4.3.2 fit_linear: слой Linear(n_features, 1) из начального слоя находит коэффициенты make_regression и смещение 0.5 (N нечётное)."""
     X, y, coef = _regression()
-    layer, losses = submission.fit_linear(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=0)
-    losses = as_array(losses, "losses из fit_linear").ravel()
-    assert losses.size == 100, f"fit_linear: len(losses) = {losses.size}, ожидалось n_epoch = 100"
-    assert np.isfinite(losses[-1]) and losses[-1] < 1e-4 * losses[0], (
-        f"fit_linear: потеря на последней эпохе {losses[-1]:.4g} не стала намного меньше начальной "
-        f"({losses[0]:.4g})")
-    assert_close(layer.weights, coef[:, None], "layer.weights после fit_linear (форма (4, 1))",
-                 rtol=1e-3, atol=1e-2)
-    assert_close(layer.biases, [0.5], "layer.biases после fit_linear (форма (1,))", rtol=0, atol=1e-2)
+    m = X.shape[1]
+    fn = "fit_linear(X, y, learning_rate=0.1, n_epoch=100, seed=5) для X формы (101, 3), y формы (101, 1)"
+    theta0 = _linear_params(_seeded(submission, 5, lambda: submission.Linear(m, 1)), m, "Linear(n_features, 1)")
+    layer, losses = submission.fit_linear(X.copy(), y.copy(), learning_rate=0.1, n_epoch=100, seed=5)
+    losses = as_array(losses, f"losses из {fn}").ravel()
+    assert losses.size == 100, f"{fn}: len(losses) = {losses.size}, ожидалось n_epoch = 100"
+    batch_loss = lambda th, step=None: float(np.mean((X @ th[:-1] + th[-1] - y[:, 0]) ** 2))  # noqa: E731
+    _check_first_losses(losses, batch_loss, theta0, 0.1, fn, "np.random.seed(seed); Linear(n_features, 1)")
+    theta = _linear_params(layer, m, f"слой после {fn}")
+    _check_trained(theta, theta0, losses[-1], batch_loss(theta), X, y, coef, fn)
+
+
+def _network_params(fc1, fc2, what):
+    """The 1-10-1 network's parameters as one vector of shape (31,): W1 (1, 10), b1 (10,), W2 (10, 1), b2 (1,)."""
+    parts = [(fc1, "fc1", "weights", (1, 10)), (fc1, "fc1", "biases", (10,)),
+             (fc2, "fc2", "weights", (10, 1)), (fc2, "fc2", "biases", (1,))]
+    return np.concatenate([assert_shape(_attr(layer, name, f"{what}: {label}"), shape, f"{what}: {label}.{name}").ravel()
+                           for layer, label, name, shape in parts])
+
+
+def _network_out(theta, x):
+    """relu(x @ W1 + b1) @ W2 + b2 for the parameter vector theta (31,); x: (N, 1) -> (N, 1)."""
+    w1, b1, w2, b2 = theta[:10].reshape(1, 10), theta[10:20], theta[20:30].reshape(10, 1), theta[30:]
+    return np.maximum(x @ w1 + b1, 0) @ w2 + b2
 
 
 @pytest.mark.task("4.4 Сеть Linear -> ReLU -> Linear")
 @pytest.mark.points(3)
 def test_fit_network_x_squared(submission):
-    """4.4 fit_network: сеть 1-10-1 приближает y = x^2 + шум (MSE < 0.03), снимки выхода каждые 200 эпох."""
+    """4.4 fit_network: сеть 1-10-1 из начальных слоёв приближает y = x^2 + шум (MSE < 0.03) и на новых точках, снимки выхода каждые 200 эпох."""
     x = np.linspace(-1, 1, 100).reshape(-1, 1)
     y = x ** 2 + 0.2 * np.random.default_rng(0).random(x.shape)
+    fn = "fit_network(X, y, lr=0.02, n_epoch=2001, seed=0)"
+    first = "np.random.seed(seed), затем слои Linear(1, 10) и Linear(10, 1)"
+    theta0 = _network_params(*_seeded(submission, 0, lambda: (submission.Linear(1, 10), submission.Linear(10, 1))),
+                             f"начальная сеть ({first})")
     fc1, fc2, losses, ys = submission.fit_network(x.copy(), y.copy(), lr=0.02, n_epoch=2001, seed=0)
     losses = as_array(losses, "losses из fit_network").ravel()
     assert losses.size == 2001, f"fit_network: len(losses) = {losses.size}, ожидалось n_epoch = 2001"
     assert len(ys) == 11, f"fit_network: в ys {len(ys)} снимков, ожидалось 11 (эпохи 0, 200, ..., 2000)"
-    last = assert_shape(ys[-1], (100, 1), "ys[-1] (выход сети на эпохе 2000)")
-    mse_last = float(np.mean((last - y) ** 2))
-    assert np.isfinite(losses[-1]) and losses[-1] < 0.03 and mse_last < 0.03, (
-        f"fit_network: MSE после обучения {losses[-1]:.4g} (по ys[-1]: {mse_last:.4g}), ожидалось < 0.03 "
-        "(константа даёт около 0.09)")
-    assert losses[-1] < losses[0], "fit_network: потеря не уменьшилась"
+    mse = lambda th, step=None: float(np.mean((_network_out(th, x) - y) ** 2))  # noqa: E731
+    _check_first_losses(losses, mse, theta0, 0.02, fn, first)
+    assert_close(assert_shape(ys[0], (100, 1), "ys[0]"), _network_out(theta0, x),
+                 f"{fn}: ys[0] должен быть выходом начальной сети (эпоха 0)")
+    theta = _network_params(fc1, fc2, f"сеть после {fn}")
+    end = mse(theta)
+    assert np.isfinite(end) and end < 0.03, (
+        f"{fn}: MSE возвращённой сети на обучающих данных {end:.4g}, ожидалось < 0.03 (константа даёт около 0.09)")
+    assert abs(losses[-1] - end) <= 1e-3 * end, (
+        f"{fn}: последняя потеря в losses {losses[-1]:.6g}, а возвращённая сеть даёт {end:.6g}: "
+        "losses должны быть потерями той сети, которую обучает функция")
+    assert_close(assert_shape(ys[-1], (100, 1), "ys[-1] (выход сети на эпохе 2000)"), _network_out(theta, x),
+                 f"{fn}: ys[-1] должен быть выходом обученной сети (эпоха 2000)", rtol=0, atol=1e-3)
     grid = np.linspace(-0.95, 0.95, 39).reshape(-1, 1)
-    hidden = np.maximum(as_array(fc1.forward(grid), "fc1.forward(x) для 39 новых точек"), 0)
-    pred = assert_shape(fc2.forward(hidden), (39, 1), "fc2.forward(relu(fc1.forward(x))) для 39 новых точек")
-    mse_grid = float(np.mean((pred - (grid ** 2 + 0.1)) ** 2))
+    mse_grid = float(np.mean((_network_out(theta, grid) - (grid ** 2 + 0.1)) ** 2))
     assert mse_grid < 0.03, (
         f"обученная сеть на новых точках отклоняется от x^2 + 0.1: MSE {mse_grid:.4g}, ожидалось < 0.03")
