@@ -1,7 +1,8 @@
 """A small class of two assignments and a deterministic stand-in for the notebook engine, for the
 fast tests of class-level logic (shards, merge, roster, narrower regrades): no kernels run.
 
-``fake`` replaces ``batch.grade_notebook``: a notebook containing ``a + b`` passes both tests,
+Fixtures: ``small_course`` (two rubrics), ``klass`` (six students), ``fake``, which replaces
+``batch.grade_notebook``: a notebook containing ``a + b`` passes both tests,
 ``a - b`` one, anything else none.  Import the fixtures into a test module to use them.
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def fake_grade_notebook(target, course, out_dir, **kw):
 
 
 @pytest.fixture
-def course(tmp_path) -> Course:
+def small_course(tmp_path) -> Course:
     root = tmp_path / "course"
     (root / "tests" / "grading").mkdir(parents=True)
     for aid in ASSIGNMENTS:

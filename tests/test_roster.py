@@ -9,7 +9,7 @@ import pytest
 from autograder import cli
 from autograder.roster import RosterError, read_roster
 
-from fake_class import CALLS, add_submission, course, fake, klass  # noqa: F401  (fixtures)
+from fake_class import CALLS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
 
 
 def grade_cli(course, path, out, *extra) -> int:
@@ -30,14 +30,14 @@ def write_roster(tmp_path, text: str):
 
 # ---- regrading some students ------------------------------------------------------------------
 
-def test_regrading_one_students_folder_keeps_everyone_else(fake, klass, course, tmp_path):
+def test_regrading_one_students_folder_keeps_everyone_else(fake, klass, small_course, tmp_path):
     out = tmp_path / "out"
-    assert grade_cli(course, klass, out) == 0
+    assert grade_cli(small_course, klass, out) == 0
     before = (out / "gradebook.csv").read_text(encoding="utf-8")
     grades = (out / "grades.csv").read_text(encoding="utf-8")
     add_submission(klass, "bob", "a00_tiny", "right")  # bob fixed his notebook
     CALLS.clear()
-    assert grade_cli(course, klass / "bob", out) == 0
+    assert grade_cli(small_course, klass / "bob", out) == 0
     assert CALLS == [("bob", "a00_tiny")]                # his folder is a student, not a class
     after = table(out / "gradebook.csv")
     assert set(after) == set(table_of(before))           # every row is still there, no "a00_tiny" student
@@ -53,26 +53,26 @@ def table_of(text: str) -> dict:
     return {(r["student"], r["assignment"]): r for r in csv.DictReader(text.splitlines())}
 
 
-def test_student_option_grades_only_them(fake, klass, course, tmp_path, capsys):
+def test_student_option_grades_only_them(fake, klass, small_course, tmp_path, capsys):
     out = tmp_path / "out"
-    assert grade_cli(course, klass, out) == 0
+    assert grade_cli(small_course, klass, out) == 0
     reference = (out / "gradebook.csv").read_bytes()
     CALLS.clear()
-    assert grade_cli(course, klass, out, "--student", "cid", "--student", "eve", "--regrade") == 0
+    assert grade_cli(small_course, klass, out, "--student", "cid", "--student", "eve", "--regrade") == 0
     assert sorted(CALLS) == [("cid", "a00_tiny"), ("cid", "a01_more"), ("eve", "a00_tiny"), ("eve", "a01_more")]
     assert (out / "gradebook.csv").read_bytes() == reference  # same grades, nobody lost
     capsys.readouterr()
-    assert grade_cli(course, klass, out, "--student", "nobody") == 2
+    assert grade_cli(small_course, klass, out, "--student", "nobody") == 2
     assert "nobody" in capsys.readouterr().err
 
 
 # ---- the roster -----------------------------------------------------------------------------------
 
-def test_roster_students_get_every_assignment_and_outsiders_are_reported(fake, klass, course, tmp_path, capsys):
+def test_roster_students_get_every_assignment_and_outsiders_are_reported(fake, klass, small_course, tmp_path, capsys):
     roster = write_roster(tmp_path, "id,name,email\nann,Анна,ann@example.org\nbob,Боб,bob@example.org\n"
                                     "zed,Зед,zed@example.org\ncid,,\ndan,Дан,\neve,Ева,\n")
     out = tmp_path / "out"
-    assert grade_cli(course, klass, out, "--roster", str(roster)) == 0
+    assert grade_cli(small_course, klass, out, "--roster", str(roster)) == 0
     assert "not on the roster, graded anyway: fay" in capsys.readouterr().err
     book = table(out / "gradebook.csv")
     for key in (("zed", "a00_tiny"), ("zed", "a01_more"), ("bob", "a01_more"), ("dan", "a00_tiny")):
@@ -96,17 +96,17 @@ def test_roster_errors(tmp_path):
 
 # ---- autograder submissions -------------------------------------------------------------------------
 
-def test_submissions_lists_submitted_graded_missing_and_late(fake, klass, course, tmp_path, capsys):
+def test_submissions_lists_submitted_graded_missing_and_late(fake, klass, small_course, tmp_path, capsys):
     roster = write_roster(tmp_path, "id,name,email\nann,Анна,\nbob,Боб,\nzed,Зед,\n")
     out = tmp_path / "out"
-    assert grade_cli(course, klass, out) == 0
+    assert grade_cli(small_course, klass, out) == 0
     add_submission(klass, "bob", "a01_more", "right")      # handed in after the grading run
     (klass / "ann" / "timestamp.txt").write_text("2026-12-03 10:00:00 UTC\n")
     os.utime(klass / "bob" / "a00_tiny.ipynb", (1_700_000_000, 1_700_000_000))  # 2023: on time
     os.utime(klass / "bob" / "a01_more.ipynb", (1_700_000_000, 1_700_000_000))
     capsys.readouterr()
     listing = tmp_path / "listing.csv"
-    assert cli.main(["--course", str(course.root), "submissions", str(klass), "--out", str(out),
+    assert cli.main(["--course", str(small_course.root), "submissions", str(klass), "--out", str(out),
                      "--roster", str(roster), "--deadline", "2026-12-01T23:59+00:00", "--csv", str(listing)]) == 0
     printed = capsys.readouterr().out
     rows = table(listing)

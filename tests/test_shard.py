@@ -18,7 +18,7 @@ import pytest
 from autograder import batch, cli, grade, shard
 from autograder.shard import Shard, ShardError, shard_of
 
-from fake_class import CALLS, STUDENTS, add_submission, course, fake, klass  # noqa: F401  (fixtures)
+from fake_class import CALLS, STUDENTS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,13 +77,13 @@ def test_every_assignment_is_spread_evenly_over_the_shards():
     assert len({shard_of("s000", aid, 5) for aid in ("a01", "a02", "a03", "a04", "a05")}) > 1
 
 
-def test_shards_are_disjoint_complete_and_stable_when_a_student_is_added(klass, course, tmp_path):
+def test_shards_are_disjoint_complete_and_stable_when_a_student_is_added(klass, small_course, tmp_path):
     options = batch.grading_options(False, None)
 
     def parts(n):
         targets = grade.discover([klass])
         return [{(p.target.student, p.dest.name) for p in
-                 batch.plan(targets, course, tmp_path / "o", options, resume=False, select=Shard(k, n))}
+                 batch.plan(targets, small_course, tmp_path / "o", options, resume=False, select=Shard(k, n))}
                 for k in range(n)]
 
     before = parts(3)
@@ -98,13 +98,13 @@ def test_shards_are_disjoint_complete_and_stable_when_a_student_is_added(klass, 
 
 # ---- merge ------------------------------------------------------------------------------------
 
-def test_three_shards_merge_to_the_single_run(fake, klass, course, tmp_path):
-    assert grade_cli(course, klass, tmp_path / "single") == 0
-    dirs = grade_shards(course, klass, tmp_path, 3)
+def test_three_shards_merge_to_the_single_run(fake, klass, small_course, tmp_path):
+    assert grade_cli(small_course, klass, tmp_path / "single") == 0
+    dirs = grade_shards(small_course, klass, tmp_path, 3)
     graded = [set(map(tuple, json.loads((d / "shard.json").read_text())["keys"])) for d in dirs]
     assert all(graded) and sum(map(len, graded)) == len(set().union(*graded)) == len(per_test(tmp_path / "single"))
     assert not (dirs[0] / "gradebook.csv").exists()  # the class-wide files are the merge's
-    assert merge_cli(course, dirs, tmp_path / "merged") == 0
+    assert merge_cli(small_course, dirs, tmp_path / "merged") == 0
     for name in ("gradebook.csv", "grades.csv"):
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
     assert per_test(tmp_path / "merged") == per_test(tmp_path / "single")
@@ -112,12 +112,12 @@ def test_three_shards_merge_to_the_single_run(fake, klass, course, tmp_path):
         assert (tmp_path / "merged" / f).is_file(), f
 
 
-def test_merge_refuses_missing_duplicated_unfinished_and_mismatched_shards(fake, klass, course, tmp_path, capsys):
-    dirs = grade_shards(course, klass, tmp_path, 3)
+def test_merge_refuses_missing_duplicated_unfinished_and_mismatched_shards(fake, klass, small_course, tmp_path, capsys):
+    dirs = grade_shards(small_course, klass, tmp_path, 3)
     capsys.readouterr()
 
     def refused(folders, words):
-        assert merge_cli(course, folders, tmp_path / "merged") == 2
+        assert merge_cli(small_course, folders, tmp_path / "merged") == 2
         err = capsys.readouterr().err
         assert all(w in err for w in words), err
         assert not (tmp_path / "merged" / "gradebook.csv").exists()
@@ -129,29 +129,29 @@ def test_merge_refuses_missing_duplicated_unfinished_and_mismatched_shards(fake,
     refused([*dirs, copy], ["shard 1 is given twice"])
     refused([dirs[0], tmp_path / "shard-1" / "ann", dirs[2]], ["no shard.json"])
 
-    other = grade_shards(course, klass, tmp_path / "other", 2)
+    other = grade_shards(small_course, klass, tmp_path / "other", 2)
     refused([dirs[1], dirs[2], other[0]], ["split the class differently"])
 
-    rubric = course.root / "tests" / "grading" / "a01_more.py"
+    rubric = small_course.root / "tests" / "grading" / "a01_more.py"
     rubric.write_text(rubric.read_text() + "\n# fixed\n")
     regraded = tmp_path / "regraded-2"
-    assert grade_cli(course, klass, regraded, "--shard", "2/3") == 0
+    assert grade_cli(small_course, klass, regraded, "--shard", "2/3") == 0
     refused([dirs[0], dirs[1], regraded], ["different rubric a01_more"])
     public = tmp_path / "public-2"
-    assert grade_cli(course, klass, public, "--shard", "2/3", "--public-only") == 0
+    assert grade_cli(small_course, klass, public, "--shard", "2/3", "--public-only") == 0
     refused([dirs[0], dirs[1], public], ["different options"])
 
     shard.start(dirs[2], Shard(2, 3))  # as a run killed midway leaves it
     refused(dirs, ["did not finish", "shard-2"])
 
 
-def test_allow_missing_writes_a_partial_gradebook_and_a_rerun_completes_it(fake, klass, course, tmp_path, capsys):
-    assert grade_cli(course, klass, tmp_path / "single") == 0
-    dirs = grade_shards(course, klass, tmp_path, 3)
+def test_allow_missing_writes_a_partial_gradebook_and_a_rerun_completes_it(fake, klass, small_course, tmp_path, capsys):
+    assert grade_cli(small_course, klass, tmp_path / "single") == 0
+    dirs = grade_shards(small_course, klass, tmp_path, 3)
     lost = set(map(tuple, json.loads((dirs[1] / "shard.json").read_text())["keys"]))
     shutil.rmtree(dirs[1])  # a failed job: nothing came back
     capsys.readouterr()
-    assert merge_cli(course, [dirs[0], dirs[2]], tmp_path / "merged", "--allow-missing") == 0
+    assert merge_cli(small_course, [dirs[0], dirs[2]], tmp_path / "merged", "--allow-missing") == 0
     err = capsys.readouterr().err
     assert "partial gradebook" in err and all(s in err for s, _ in lost), err
     book = {(r["student"], r["assignment"]): r for r in rows(tmp_path / "merged" / "gradebook.csv")}
@@ -160,30 +160,30 @@ def test_allow_missing_writes_a_partial_gradebook_and_a_rerun_completes_it(fake,
     assert all(grades[s][a] == "" for s, a in lost)  # unknown, not zero
 
     CALLS.clear()
-    assert grade_cli(course, klass, dirs[1], "--shard", "1/3") == 0  # the rerun of the failed shard
+    assert grade_cli(small_course, klass, dirs[1], "--shard", "1/3") == 0  # the rerun of the failed shard
     assert set(CALLS) == lost
-    assert merge_cli(course, dirs, tmp_path / "merged") == 0
+    assert merge_cli(small_course, dirs, tmp_path / "merged") == 0
     for name in ("gradebook.csv", "grades.csv"):
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
 
 
-def test_a_shard_resumes(fake, klass, course, tmp_path):
-    (d,) = grade_shards(course, klass, tmp_path, 1)
+def test_a_shard_resumes(fake, klass, small_course, tmp_path):
+    (d,) = grade_shards(small_course, klass, tmp_path, 1)
     CALLS.clear()
     victim = sorted(d.glob("*/*/result.json"))[0]
     victim.unlink()
-    assert grade_cli(course, klass, d, "--shard", "0/1") == 0
+    assert grade_cli(small_course, klass, d, "--shard", "0/1") == 0
     assert CALLS == [(victim.parent.parent.name, victim.parent.name)]
 
 
-def test_merge_elsewhere_keeps_the_late_rule(fake, klass, course, tmp_path):
+def test_merge_elsewhere_keeps_the_late_rule(fake, klass, small_course, tmp_path):
     """Merged where the class is not (a CI merge job): lateness as recorded when grading."""
     (klass / "bob" / "timestamp.txt").write_text("2026-12-03 10:00:00 UTC\n")
     late = ["--deadline", "2026-12-01T23:59+00:00", "--late-policy", "per-day:10"]
-    assert grade_cli(course, klass, tmp_path / "single", *late) == 0
-    dirs = grade_shards(course, klass, tmp_path, 2)
+    assert grade_cli(small_course, klass, tmp_path / "single", *late) == 0
+    dirs = grade_shards(small_course, klass, tmp_path, 2)
     klass.rename(tmp_path / "elsewhere")
-    assert merge_cli(course, dirs, tmp_path / "merged", *late) == 0
+    assert merge_cli(small_course, dirs, tmp_path / "merged", *late) == 0
     book = {(r["student"], r["assignment"]): r for r in rows(tmp_path / "merged" / "gradebook.csv")}
     assert book[("bob", "a00_tiny")]["days_late"] == "2"
     single = {(r["student"], r["assignment"]): r for r in rows(tmp_path / "single" / "gradebook.csv")}
