@@ -41,7 +41,7 @@ def _publish(args, course, out: Path, late, overrides, roster, absent=()):
 
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
     done = publish(out, late=late, overrides=overrides, roster=roster,
-                   assignments=list(course.assignments) if course else [], absent=absent,
+                   assignments=list(course.assignments) if course else None, absent=absent,
                    lang=args.lang, feedback=not args.no_feedback, titles=titles)
     for o in unmatched_overrides(overrides, done.results):
         print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
@@ -155,7 +155,9 @@ def _cmd_merge(args) -> int:
     try:
         course = Course.locate(args.course)
     except CourseNotFound:
-        course = None  # assignment titles and the roster's assignments come from the course
+        if args.course:
+            raise
+        course = None  # then no assignment titles; the roster's assignments: those in the results
     out = Path(args.out)
     if any(Path(d).resolve() == out.resolve() for d in args.dirs):
         print("autograder merge: --out must be a folder of its own, not one of the shards", file=sys.stderr)

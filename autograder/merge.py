@@ -34,13 +34,14 @@ class Published:
     not_on_roster: list[str] = field(default_factory=list)
 
 
-def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=(), absent=(),
+def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=None, absent=(),
             lang: str = "ru", feedback: bool = True, titles: dict | None = None) -> Published:
     """Write the class-wide files of ``out_dir`` from every result in it (``load_results``),
     with the late rule and overrides applied.
 
     ``roster``: ``roster.Student`` list: placeholder rows for each roster student and assignment
-    id of ``assignments`` without a result.  ``absent``: further placeholder rows (missing shards).
+    id of ``assignments`` (default: those in the results) without a result.  ``absent``: further
+    placeholder rows (missing shards).
     """
     from .roster import missing_rows, not_on_roster
 
@@ -49,7 +50,8 @@ def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=
     rows = [a for a in absent if (a["student"], a["assignment"]) not in have]
     outsiders: list[str] = []
     if roster is not None:
-        rows += missing_rows(results + rows, roster, sorted(assignments))
+        ids = assignments if assignments is not None else {r["assignment"] for r in results if r.get("assignment")}
+        rows += missing_rows(results + rows, roster, sorted(ids))
         outsiders = not_on_roster(results, roster)
     rows.sort(key=lambda r: (r["student"], r["assignment"] or ""))
     write_all(results, out_dir, lang=lang, feedback=feedback, report=feedback, titles=titles,

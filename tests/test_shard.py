@@ -264,3 +264,14 @@ def test_demo_class_in_three_concurrent_shards_merges_to_the_single_run(demo_res
     for name in ("gradebook.csv", "grades.csv"):
         assert (tmp_path / "merged" / name).read_bytes() == (single / name).read_bytes(), name
     assert per_test(tmp_path / "merged") == per_test(single)
+
+
+def test_merge_applies_the_roster_without_hiding_missing_shards(fake, klass, small_course, tmp_path):
+    dirs = grade_shards(small_course, klass, tmp_path, 2)
+    lost = set(map(tuple, json.loads((dirs[1] / "shard.json").read_text())["keys"]))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,email\n" + "".join(f"{s},,\n" for s in [*STUDENTS, "zed"]), encoding="utf-8")
+    assert merge_cli(small_course, [dirs[0]], tmp_path / "merged", "--allow-missing", "--roster", str(roster)) == 0
+    status = {(r["student"], r["assignment"]): r["status"] for r in rows(tmp_path / "merged" / "gradebook.csv")}
+    assert {k for k, s in status.items() if s == "shard-missing"} == lost
+    assert status[("zed", "a00_tiny")] == status[("zed", "a01_more")] == status[("bob", "a01_more")] == "missing"
