@@ -2,6 +2,7 @@
 own folder given as the path."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .course import Course
@@ -25,4 +26,4 @@ def student_folder(path: Path, targets: list[Target], course: Course) -> list[Ta
     if any(t.path.parent != path or recognise(None, t.path, course) is None for t in targets):
         return targets
     student = path.resolve().name
-    return [Target(student, t.path) for t in targets]
+    return [replace(t, student=student) for t in targets]
