@@ -22,14 +22,14 @@ from pathlib import Path
 
 from .course import Course
 from .grade import Target, grade_notebook, recognise
+from .intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
 
 RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
-NEIGHBOUR_LIMIT = 200 * 2**20
 #: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py",
-                "shard.py", "merge.py", "roster.py", "selection.py"}
+PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py",
+                "results.py", "shard.py", "merge.py", "roster.py", "selection.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -82,20 +82,8 @@ def _file_hash(h, path: Path) -> None:
 
 
 def neighbours(notebook: Path) -> list[Path]:
-    """The files beside a notebook that grading copies with it (as grade._copy_neighbours)."""
-    found, total = [], 0
-    try:
-        entries = sorted(Path(notebook).parent.iterdir())
-    except OSError:
-        return found
-    for f in entries:
-        if f.is_file() and not f.is_symlink() and f.suffix != ".ipynb":
-            total += f.stat().st_size
-            if total > NEIGHBOUR_LIMIT:
-                break
-            if f.name not in NOT_GRADED_FILES:
-                found.append(f)
-    return found
+    """The files beside a notebook that grading copies with it and that change its grade."""
+    return neighbour_files(notebook, skip=NOT_GRADED_FILES)
 
 
 def fingerprint(target: Target, rubric: Path | None, options: dict) -> str:
@@ -103,14 +91,17 @@ def fingerprint(target: Target, rubric: Path | None, options: dict) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"engine": engine_version(), "student": target.student,
                          "options": options}, sort_keys=True).encode())
+    if target.refused:  # never opened
+        h.update(f"refused:{target.refused}".encode())
+        return h.hexdigest()
     try:
-        _file_hash(h, target.path)
+        h.update(read_regular(target.path, MAX_NOTEBOOK_BYTES))
     except OSError as exc:
         h.update(f"unreadable:{exc}".encode())
     for f in neighbours(target.path):
         h.update(b"\0file:" + f.name.encode())
         try:
-            _file_hash(h, f)
+            h.update(read_regular(f, 2**31))
         except OSError:
             h.update(b"unreadable")
     if rubric is not None:
@@ -133,18 +124,22 @@ class Planned:
     duplicates: tuple[str, ...] = ()
 
 
-def _submission_time(path: Path) -> tuple[str | None, str]:
+def _submission_time(target: Target) -> tuple[str | None, str]:
     """(ISO time, source) of a submission, as the late rule reads it (``policy.submission_time``)."""
     from .policy import submission_time
 
-    when, source = submission_time(path)
+    if target.refused:
+        return None, ""
+    when, source = submission_time(target.path)
     return (when.isoformat(timespec="microseconds") if when else None), source
 
 
-def _timestamp(path: Path) -> float:
+def _timestamp(target: Target) -> float:
     from .policy import submission_time
 
-    when, _ = submission_time(path)
+    if target.refused:
+        return 0.0
+    when, _ = submission_time(target.path)
     return when.timestamp() if when else 0.0
 
 
@@ -158,7 +153,7 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     """
     by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
     for t in targets:
-        a = recognise(_metadata_only(t.path), t.path, course)
+        a = recognise(None if t.refused else _metadata_only(t.path), t.path, course)
         dest = out_dir / t.student / (a.id if a else t.path.stem)
         by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
     if keys is not None:
@@ -167,7 +162,7 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     for dest, group in by_dest.items():
         if select is not None and not select(group[0][0].student, dest.name):
             continue
-        group.sort(key=lambda tr: (_timestamp(tr[0].path), str(tr[0].path)))
+        group.sort(key=lambda tr: (_timestamp(tr[0]), str(tr[0].path)))
         target, rubric = group[-1]
         p = Planned(len(planned), target, dest, fingerprint(target, rubric, options),
                     duplicates=tuple(str(t.path) for t, _ in group[:-1]))
@@ -187,7 +182,7 @@ def _metadata_only(path: Path):
     import nbformat
 
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8", errors="replace"))
+        data = json.loads(read_regular(Path(path), MAX_NOTEBOOK_BYTES).decode("utf-8", errors="replace"))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("nbformat") != 4:
@@ -231,7 +226,7 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
         result.setdefault("errors", []).append(
             "найдено несколько ноутбуков этого задания; оценён самый поздний, "
             f"{Path(result['notebook']).name}; не оценены: {', '.join(Path(d).name for d in p.duplicates)}")
-    when, source = _submission_time(p.target.path)
+    when, source = _submission_time(p.target)
     result["submitted"] = {"time": when, "source": source}  # for the late rule where the class is not
     if result["status"] != "error":  # an internal error is retried on the next run
         result["fingerprint"] = p.fingerprint

@@ -521,6 +521,7 @@ class RemoteSubmission:
         defs = definitions(nb)
         self._syntax = list(defs.errors)
         self._sources = dict(defs.sources)
+        self._computed = dict(defs.computed)  # values only cells compute (for NameError messages)
         object.__setattr__(self, "_channel", Channel(defs.cells, scratch, isolation, limits, timeout, ro=ro))
 
     @property

@@ -43,7 +43,8 @@ def pytest_command(assignment: Assignment, notebook: Path | None, results: Path,
 def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
                 public_only: bool = False, data_dir: Path | None = None,
                 collect_only: bool = False, scratch: Path | None = None,
-                isolation: str | None = None, terminal: bool = True) -> list[str]:
+                isolation: str | None = None, files: Path | None = None,
+                terminal: bool = True) -> list[str]:
     """pytest's arguments for running ``assignment``'s rubric; the plugin is loaded by the caller
     (``-p autograder.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
     terminal=False: no terminal reporter (the self-check prints its own table)."""
@@ -72,6 +73,8 @@ def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
         cmd += ["--ag-scratch", str(scratch)]
     if isolation is not None:
         cmd += ["--ag-isolation", isolation]
+    if files is not None:
+        cmd += ["--ag-files", str(files)]
     limits = sandbox.Limits.of(assignment, cpu_s=assignment.rubric_timeout)
     cmd += ["--ag-limits", json.dumps(limits.as_dict())]
     return cmd
@@ -112,7 +115,7 @@ def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str], str | 
 def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
                public_only: bool = False, data_dir: Path | None = None,
                collect_only: bool = False, scratch: Path | None = None,
-               isolation: str | None = None) -> RubricRun:
+               isolation: str | None = None, files: Path | None = None) -> RubricRun:
     """Score ``notebook`` (or, with collect_only, just list the rubric's tests).
 
     workdir: the grader's private folder (results file, current folder of pytest); never the
@@ -126,7 +129,7 @@ def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
     start = time.monotonic()
     cmd = pytest_command(assignment, notebook, results, public_only=public_only,
                          data_dir=data_dir, collect_only=collect_only, scratch=scratch,
-                         isolation=isolation)
+                         isolation=isolation, files=files)
     timed_out, output = _run(cmd, workdir, assignment.rubric_timeout)
     collected, finished, import_errors, isolation = _read(results)
     run = RubricRun(import_errors=import_errors, seconds=time.monotonic() - start, isolation=isolation)
