@@ -82,7 +82,7 @@ def grades_csv(results: list[dict], roster=None) -> str:
     scores: dict[str, dict[str, float]] = {}
     for r in results:
         row = scores.setdefault(r["student"], {})
-        if r["assignment"] and r["status"] != NOT_MERGED:
+        if r["assignment"] and r.get("status") != NOT_MERGED:
             row[r["assignment"]] = r["score"]
     people = {s.id: s for s in roster or ()}
     buf = io.StringIO()

@@ -99,6 +99,7 @@ def test_roster_errors(tmp_path):
 def test_submissions_lists_submitted_graded_missing_and_late(fake, klass, small_course, tmp_path, capsys):
     roster = write_roster(tmp_path, "id,name,email\nann,Анна,\nbob,Боб,\nzed,Зед,\n")
     out = tmp_path / "out"
+    add_submission(klass, "=1+2", "a00_tiny", "right")     # a student's folder name is not a formula
     assert grade_cli(small_course, klass, out) == 0
     add_submission(klass, "bob", "a01_more", "right")      # handed in after the grading run
     (klass / "ann" / "timestamp.txt").write_text("2026-12-03 10:00:00 UTC\n")
@@ -116,5 +117,6 @@ def test_submissions_lists_submitted_graded_missing_and_late(fake, klass, small_
     assert state[("bob", "a01_more")] == ("submitted", "0", "yes")
     assert state[("zed", "a00_tiny")] == state[("zed", "a01_more")] == ("missing", "", "yes")
     assert state[("fay", "a01_more")][::2] == ("graded", "no")
+    assert state[("'=1+2", "a00_tiny")][::2] == ("graded", "no")
     assert rows[("ann", "a01_more")]["score"] == "2" and rows[("ann", "a01_more")]["name"] == "Анна"
     assert "zed" in printed and "missing" in printed
