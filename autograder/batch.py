@@ -28,7 +28,8 @@ RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
 #: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
+PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py",
+                "results.py", "shard.py", "merge.py", "roster.py", "selection.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -123,6 +124,16 @@ class Planned:
     duplicates: tuple[str, ...] = ()
 
 
+def _submission_time(target: Target) -> tuple[str | None, str]:
+    """(ISO time, source) of a submission, as the late rule reads it (``policy.submission_time``)."""
+    from .policy import submission_time
+
+    if target.refused:
+        return None, ""
+    when, source = submission_time(target.path)
+    return (when.isoformat(timespec="microseconds") if when else None), source
+
+
 def _timestamp(target: Target) -> float:
     from .policy import submission_time
 
@@ -133,15 +144,24 @@ def _timestamp(target: Target) -> float:
 
 
 def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
-         resume: bool = True) -> list[Planned]:
-    """One entry per (student, assignment): the latest notebook when a student has several."""
+         resume: bool = True, select=None, keys: list | None = None) -> list[Planned]:
+    """One entry per (student, assignment): the latest notebook when a student has several.
+
+    ``select(student, assignment)`` (optional) keeps only the entries it is true for (a shard);
+    ``keys`` (optional) receives every (student, assignment) key of the class, selected or not.
+    The assignment of a key is the id, or the notebook's stem when it is not recognised.
+    """
     by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
     for t in targets:
         a = recognise(None if t.refused else _metadata_only(t.path), t.path, course)
         dest = out_dir / t.student / (a.id if a else t.path.stem)
         by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
+    if keys is not None:
+        keys.extend((group[0][0].student, dest.name) for dest, group in by_dest.items())
     planned = []
     for dest, group in by_dest.items():
+        if select is not None and not select(group[0][0].student, dest.name):
+            continue
         group.sort(key=lambda tr: (_timestamp(tr[0]), str(tr[0].path)))
         target, rubric = group[-1]
         p = Planned(len(planned), target, dest, fingerprint(target, rubric, options),
@@ -150,6 +170,11 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
             p.cached = load_cached(dest, p.fingerprint)
         planned.append(p)
     return planned
+
+
+def grading_options(public_only: bool, data_dir: Path | None) -> dict:
+    """The options a grade depends on (part of every fingerprint and of a shard's manifest)."""
+    return {"public_only": bool(public_only), "data_dir": str(data_dir) if data_dir else None}
 
 
 def _metadata_only(path: Path):
@@ -201,6 +226,8 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
         result.setdefault("errors", []).append(
             "найдено несколько ноутбуков этого задания; оценён самый поздний, "
             f"{Path(result['notebook']).name}; не оценены: {', '.join(Path(d).name for d in p.duplicates)}")
+    when, source = _submission_time(p.target)
+    result["submitted"] = {"time": when, "source": source}  # for the late rule where the class is not
     if result["status"] != "error":  # an internal error is retried on the next run
         result["fingerprint"] = p.fingerprint
     write_json(p.dest / RESULT, result)
@@ -222,19 +249,23 @@ def _kill_children() -> None:
 
 def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int = 1,
               public_only: bool = False, data_dir: Path | None = None, progress: bool = True,
-              resume: bool = True, stats: dict | None = None, sandbox: str | None = None) -> list[dict]:
+              resume: bool = True, stats: dict | None = None, sandbox: str | None = None,
+              select=None) -> list[dict]:
     """Grade every target, ``jobs`` at a time, reusing up-to-date results in ``out_dir``.
 
     Returns one result per (student, assignment) in the order of the targets.
     ``stats`` (optional) receives counts: graded, cached, failed, seconds.
     ``sandbox``: passed to ``grade_notebook`` (off|auto|required); None: its default.
+    ``select(student, assignment)``: grade only the submissions it is true for (``plan``);
+    ``stats["keys"]`` then lists every key of the class and ``stats["selected"]`` the graded ones.
     """
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
     data_dir = data_dir or course.data_dir()
-    options = {"public_only": bool(public_only), "data_dir": str(data_dir) if data_dir else None}
-    planned = plan(targets, course, out_dir, options, resume=resume)
+    options = grading_options(public_only, data_dir)
+    keys: list = []
+    planned = plan(targets, course, out_dir, options, resume=resume, select=select, keys=keys)
     todo = [p for p in planned if p.cached is None]
     results: dict[int, dict] = {p.index: p.cached for p in planned if p.cached is not None}
     failed = sum(1 for r in results.values() if r["status"] != "graded")
@@ -270,5 +301,6 @@ def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int
     bar.close()
     if stats is not None:
         stats.update(graded=len(todo), cached=len(planned) - len(todo), failed=failed,
-                     seconds=round(time.monotonic() - start, 2))
+                     seconds=round(time.monotonic() - start, 2), keys=keys, options=options,
+                     selected=[(p.target.student, p.dest.name) for p in planned])
     return [results[p.index] for p in planned]

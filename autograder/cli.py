@@ -1,5 +1,4 @@
-"""Command line: ``autograder grade``, ``autograder ci``, ``autograder release``, ``autograder audit``,
-``autograder list``."""
+"""Command line: ``autograder grade``, ``merge``, ``submissions``, ``ci``, ``release``, ``audit``, ``list``."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +25,20 @@ def _configure(args, course) -> None:
     args.sandbox, args.lang = cfg.sandbox, cfg.lang
     args.data = str(cfg.data) if cfg.data else None
     args.overrides = str(cfg.overrides) if cfg.overrides else None
+    args.roster = str(cfg.roster) if cfg.roster else None
+
+
+def _configure_report(args, course) -> None:
+    """``_configure`` for commands that only write reports (``merge``): the course file when there
+    is a course, the flags over it."""
+    from .config import Config, load
+
+    base = load(course.root) if course is not None else Config(root=Path.cwd())
+    cfg = base.override(lang=args.lang, deadline=args.deadline, late_policy=args.late_policy,
+                        overrides=args.overrides, roster=getattr(args, "roster", None))
+    args.config, args.lang = cfg, cfg.lang
+    args.overrides = str(cfg.overrides) if cfg.overrides else None
+    args.roster = str(cfg.roster) if cfg.roster else None
 
 
 def _policy(args):
@@ -41,18 +54,51 @@ def _policy(args):
     return late, overrides
 
 
+def _roster(args):
+    """The roster (``--roster``) or None; RosterError on bad input."""
+    from .roster import read_roster
+
+    path = getattr(args, "roster", None)
+    return read_roster(Path(path)) if path else None
+
+
+def _publish(args, course, out: Path, late, overrides, roster, absent=()):
+    """Write the class-wide files of ``out`` from every result in it; warn about what does not fit."""
+    from .merge import publish
+    from .policy import unmatched_overrides
+
+    titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
+    done = publish(out, late=late, overrides=overrides, roster=roster,
+                   assignments=list(course.assignments) if course else None, absent=absent,
+                   lang=args.lang, feedback=not args.no_feedback, titles=titles)
+    for o in unmatched_overrides(overrides, done.results):
+        print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
+              f"for {o.assignment!r}", file=sys.stderr)
+    if done.not_on_roster:
+        print(f"autograder: warning: not on the roster, graded anyway: {', '.join(done.not_on_roster)}",
+              file=sys.stderr)
+    return done
+
+
 def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) -> tuple[int, list[dict]]:
-    """Grade, apply the late rule and overrides, write every output; (exit code, results)."""
+    """Grade, apply the late rule and overrides, write every output; (exit code, results).
+
+    The class-wide files cover every result in ``out`` (``merge.publish``); the results returned
+    are this run's.  With ``--shard K/N`` only that shard is graded and only its per-submission
+    results and manifest are written (``autograder merge`` writes the rest)."""
     from . import sandbox
+    from . import shard as shards
     from .batch import grade_all
     from .config import ConfigError
-    from .policy import PolicyError, apply_policy, unmatched_overrides
-    from .results import summary_table, write_all
+    from .policy import PolicyError, apply_policy
+    from .results import summary_table
+    from .roster import RosterError
 
     try:
         _configure(args, course)
         late, overrides = _policy(args)
-    except (ConfigError, PolicyError) as exc:
+        roster = _roster(args)
+    except (ConfigError, PolicyError, RosterError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
     sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
@@ -64,22 +110,25 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     for level, why in sandbox.PROBE_NOTES.items():
         if args.sandbox != "off" and isolation not in sandbox.FULL:
             print(f"autograder: isolation {level} does not work here: {why}", file=sys.stderr)
+    shard = getattr(args, "shard", None)
+    if shard is not None:
+        shards.start(out, shard)
     stats: dict = {}
     try:
         raw = grade_all(targets, course, out, jobs=args.jobs, public_only=public_only,
                         data_dir=Path(args.data) if args.data else None, progress=not args.quiet,
-                        resume=not args.regrade, stats=stats, sandbox=args.sandbox)
+                        resume=not args.regrade, stats=stats, sandbox=args.sandbox, select=shard)
     except KeyboardInterrupt:
         print(f"\nautograder: interrupted; finished results are kept in {out}: run the same command "
               "again to grade only what is missing", file=sys.stderr)
         return 130, []
-    results = [apply_policy(r, late, overrides) for r in raw]
-    for o in unmatched_overrides(overrides, results):
-        print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
-              f"for {o.assignment!r}", file=sys.stderr)
-    titles = {a.id: a.title for a in course.assignments.values() if a.title}
-    write_all(results, out, lang=args.lang, feedback=not args.no_feedback, report=not args.no_feedback,
-              titles=titles)
+    if shard is not None:
+        shards.finish(out, shard, shards.grading_inputs(course, stats["options"]), stats["keys"],
+                      stats["selected"])
+        results = raw
+    else:
+        results = [apply_policy(r, late, overrides) for r in raw]
+        _publish(args, course, out, late, overrides, roster)
     print(summary_table(results))
     weak = sorted({r.get("isolation") for r in results if r.get("isolation") not in (None, *sandbox.FULL)})
     if weak:
@@ -88,6 +137,9 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     if stats:
         print(f"graded {stats['graded']}, reused {stats['cached']} up-to-date result(s) "
               f"in {stats['seconds']:.1f} s")
+    if shard is not None:
+        print(f"shard {shard}: {len(results)} of {len(stats['keys'])} submission(s) of the class; "
+              f"merge the {shard.count} shard folders with: autograder merge DIR... --out DIR")
     internal = [r for r in results if r["status"] == "error"]
     return (1 if internal else 0), results
 
@@ -106,15 +158,106 @@ def _cmd_grade(args) -> int:
     if missing:
         print(f"autograder: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    targets = discover([Path(p) for p in args.paths])
+    from .selection import only_students, student_folder
+
+    targets = [t for p in args.paths for t in student_folder(Path(p), discover([Path(p)]), course)]
     if not targets:
         print("autograder: no notebooks (.ipynb) found in " + ", ".join(args.paths), file=sys.stderr)
         return 2
+    if args.student:
+        targets, unknown = only_students(targets, args.student)
+        if unknown:
+            print(f"autograder: --student: no notebooks of {', '.join(unknown)} in {', '.join(args.paths)}",
+                  file=sys.stderr)
+            return 2
     out = Path(args.out)
     code, results = _grade_and_report(args, course, targets, out, public_only=args.public_only)
-    if results:
+    if results and args.shard is None:
         print(f"\n{_points_line(results, out)}  ·  report: {out / 'report.html'}")
     return code
+
+
+def _cmd_merge(args) -> int:
+    """Combine the results folders of shards into one, and write the class-wide files."""
+    from .config import ConfigError
+    from .merge import MergeError, check_shards, copy_results, not_merged_rows
+    from .policy import PolicyError
+    from .results import summary_table
+    from .roster import RosterError
+
+    try:
+        course = Course.locate(args.course)
+    except CourseNotFound:
+        if args.course:
+            raise
+        course = None  # then no assignment titles; the roster's assignments: those in the results
+    out = Path(args.out)
+    if any(Path(d).resolve() == out.resolve() for d in args.dirs):
+        print("autograder merge: --out must be a folder of its own, not one of the shards", file=sys.stderr)
+        return 2
+    try:
+        _configure_report(args, course)
+        late, overrides = _policy(args)
+        roster = _roster(args)
+        shards = check_shards([Path(d) for d in args.dirs], allow_missing=args.allow_missing)
+    except (ConfigError, PolicyError, RosterError, MergeError) as exc:
+        print(f"autograder merge: {exc}", file=sys.stderr)
+        return 2
+    copied = copy_results(shards, out)
+    done = _publish(args, course, out, late, overrides, roster, absent=not_merged_rows(shards))
+    print(summary_table(done.results))
+    print(f"merged {copied} result(s) of {len(shards.folders)} shard(s) of {shards.count}")
+    if shards.missing:
+        students = sorted({s for s, _ in shards.missing})
+        print(f"autograder merge: warning: partial gradebook: shard(s) "
+              f"{', '.join(map(str, shards.missing_shards)) or 'none'} missing, {len(shards.missing)} "
+              f"submission(s) not merged (status shard-missing), of: {', '.join(students)}", file=sys.stderr)
+    print(f"\n{_points_line(done.results, out)}  ·  report: {out / 'report.html'}")
+    return 1 if any(r["status"] == "error" for r in done.results) else 0
+
+
+def _cmd_submissions(args) -> int:
+    """Per student and assignment: submitted / graded / missing / late."""
+    from .batch import grading_options, plan
+    from .grade import discover
+    from .policy import PolicyError
+    from .results import _CsvWriter, load_results
+    from .roster import LISTING_COLUMNS, RosterError, listing
+    from .selection import student_folder
+
+    course = Course.locate(args.course)
+    try:
+        late, _ = _policy(argparse.Namespace(deadline=args.deadline, late_policy="none", overrides=None))
+        roster = _roster(args)
+    except (PolicyError, RosterError) as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"autograder: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    targets = [t for p in args.paths for t in student_folder(Path(p), discover([Path(p)]), course)]
+    data = Path(args.data) if args.data else course.data_dir()
+    planned = plan(targets, course, out, grading_options(args.public_only, data))
+    rows = listing(planned, load_results(out), list(course.assignments), roster, late)
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            w = _CsvWriter(fh)  # student names are the students' folder names: no formula cells
+            w.writerow(LISTING_COLUMNS)
+            for r in rows:
+                w.writerow([r[c] for c in LISTING_COLUMNS])
+    shown = [c for c in LISTING_COLUMNS if c != "notebook" and (c != "on_roster" or roster is not None)
+             and (c != "days_late" or late is not None) and (c != "name" or roster is not None)]
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in shown}
+    print("  ".join(c.ljust(widths[c]) for c in shown))
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in shown))
+    counts = {}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    return 0
 
 
 def ci_targets(root: Path, course: Course, student: str, out: Path):
@@ -203,6 +346,11 @@ def _common(g) -> None:
     g.add_argument("--regrade", action="store_true",
                    help="grade everything again (default: reuse results whose notebook, files, rubric "
                         "and grader are unchanged)")
+    _report_options(g)
+
+
+def _report_options(g) -> None:
+    """Options of the class-wide files: shared by ``grade``, ``ci`` and ``merge``."""
     g.add_argument("--deadline", help="deadline of every assignment, ISO 8601 local time (2026-12-01T23:59) "
                                       "or with offset (default: autograder.toml)")
     g.add_argument("--late-policy",
@@ -215,6 +363,15 @@ def _common(g) -> None:
     g.add_argument("--no-feedback", action="store_true", help="skip feedback pages and the class report")
 
 
+def _shard(text: str):
+    from .shard import Shard, ShardError
+
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade neural-network notebooks.")
     parser.add_argument("--course", help="course folder (with tests/grading/); default: found from here")
@@ -224,8 +381,35 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("paths", nargs="+", metavar="PATH")
     g.add_argument("--out", default="autograder-results", help="results folder (default: %(default)s)")
     g.add_argument("--public-only", action="store_true", help="run only the public tests (students' CI)")
+    g.add_argument("--student", action="append", metavar="NAME",
+                   help="grade only this student (repeatable); everyone else's results in --out are kept")
+    g.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="grade only part K of N (0 <= K < N) and write its manifest; the late rule, "
+                        "overrides, roster and class-wide files are applied by 'autograder merge'")
+    g.add_argument("--roster", metavar="CSV", help="class roster (id,name,email): every student on it "
+                   "gets a row per assignment, 0 and 'missing' when absent")
     _common(g)
     g.set_defaults(func=_cmd_grade)
+
+    m = sub.add_parser("merge", help="combine the results folders of 'grade --shard K/N' into one gradebook")
+    m.add_argument("dirs", nargs="+", metavar="DIR", help="the shards' results folders (all N of them)")
+    m.add_argument("--out", required=True, help="the merged results folder")
+    m.add_argument("--allow-missing", action="store_true",
+                   help="merge what is there: the gradebook lists the submissions of missing or "
+                        "unfinished shards as shard-missing")
+    m.add_argument("--roster", metavar="CSV", help="class roster (id,name,email), as for grade")
+    _report_options(m)
+    m.set_defaults(func=_cmd_merge)
+
+    s = sub.add_parser("submissions", help="per student and assignment: submitted, graded, missing, late")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="the class folder (as for grade)")
+    s.add_argument("--out", default="autograder-results", help="results folder (default: %(default)s)")
+    s.add_argument("--roster", metavar="CSV", help="class roster (id,name,email)")
+    s.add_argument("--deadline", help="deadline (as for grade): adds the days late")
+    s.add_argument("--data", help="the --data folder the class was graded with")
+    s.add_argument("--public-only", action="store_true", help="the class was graded with --public-only")
+    s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    s.set_defaults(func=_cmd_submissions)
 
     c = sub.add_parser("ci", help="grade a student's repository with the public tests (CI); "
                        "exits non-zero only when grading itself failed")

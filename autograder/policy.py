@@ -143,6 +143,19 @@ def _round(x: float) -> float:
     return round(x + 0.0, 6)
 
 
+def _recorded_or_current_time(result: dict) -> tuple[datetime | None, str]:
+    """The submission time of the notebook, or the one recorded at grading (``result["submitted"]``)
+    when the notebook is not here (results merged on another machine)."""
+    notebook = Path(result["notebook"])
+    recorded = result.get("submitted") or {}
+    if not notebook.exists() and isinstance(recorded, dict) and recorded.get("time"):
+        try:
+            return parse_time(str(recorded["time"])), str(recorded.get("source") or "")
+        except PolicyError:
+            pass
+    return submission_time(notebook)
+
+
 def apply_policy(result: dict, late: LatePolicy | LateRules | None = None, overrides: list[Override] = (),
                  ) -> dict:
     """A copy of ``result`` with the late rule and the overrides applied.
@@ -182,7 +195,7 @@ def apply_policy(result: dict, late: LatePolicy | LateRules | None = None, overr
     score = float(sum(t["score"] for t in r.get("tests", [])))
 
     if late is not None and late.deadline is not None and r.get("notebook"):
-        when, source = submission_time(Path(r["notebook"]))
+        when, source = _recorded_or_current_time(r)
         info = {"deadline": late.deadline.isoformat(timespec="minutes"), "rule": late.rule,
                 "submitted": when.isoformat(timespec="seconds") if when else None, "source": source,
                 "days_late": 0, "penalty": 0.0}

@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+RESULT_FILE = "result.json"
+
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
@@ -68,22 +70,53 @@ def write_gradebook(results: list[dict], path) -> None:
                         *[per.get(c, "") for c in columns]])
 
 
-def grades_csv(results: list[dict]) -> str:
+#: statuses of placeholder rows (no result file): not submitted (roster), not merged (a shard is missing)
+MISSING, NOT_MERGED = "missing", "shard-missing"
+
+
+def grades_csv(results: list[dict], roster=None) -> str:
     """The import format of most gradebooks (LMS): one row per student, one column per
-    assignment (final score), and the total."""
+    assignment (final score), and the total.  ``roster`` (``autograder.roster.Student`` list):
+    name and email columns after the student.  A row of a missing shard leaves its cell empty."""
     aids = sorted({r["assignment"] for r in results if r["assignment"]})
     scores: dict[str, dict[str, float]] = {}
     for r in results:
         row = scores.setdefault(r["student"], {})
-        if r["assignment"]:
+        if r["assignment"] and r.get("status") != NOT_MERGED:
             row[r["assignment"]] = r["score"]
+    people = {s.id: s for s in roster or ()}
     buf = io.StringIO()
     w = _CsvWriter(buf)
-    w.writerow(["student", *aids, "total"])
+    w.writerow(["student", *(["name", "email"] if roster is not None else []), *aids, "total"])
     for student in sorted(scores):
         row = scores[student]
-        w.writerow([student, *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(sum(row.values()))])
+        who = people.get(student)
+        names = [who.name, who.email] if who else ["", ""]
+        w.writerow([student, *(names if roster is not None else []),
+                    *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(sum(row.values()))])
     return buf.getvalue()
+
+
+def load_results(out_dir: Path) -> list[dict]:
+    """Every submission's ``result.json`` in a results folder (``<student>/<assignment>/``), in
+    (student, assignment) order: what the class-wide files are written from, so that a run that
+    graded some students (``--student``, a shard) keeps everyone else's rows.  A file that cannot be
+    read, or that names another place than the one it lies in, is left out."""
+    from .reports import submission_dir
+
+    found = []
+    for path in sorted(Path(out_dir).glob(f"*/*/{RESULT_FILE}")):
+        try:
+            r = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(r, dict) and isinstance(r.get("student"), str) and isinstance(r.get("tests"), list)
+                and isinstance(r.get("status"), str)):
+            continue
+        if submission_dir(r) != f"{path.parent.parent.name}/{path.parent.name}":
+            continue
+        found.append(r)
+    return sorted(found, key=lambda r: (r["student"], r.get("assignment") or ""))
 
 
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
@@ -214,24 +247,29 @@ def summary_table(results: list[dict]) -> str:
 
 
 def write_all(results: list[dict], out_dir: Path, *, lang: str = "ru", feedback: bool = True,
-              report: bool = True, titles: dict[str, str] | None = None) -> None:
+              report: bool = True, titles: dict[str, str] | None = None, absent: list[dict] = (),
+              roster=None) -> None:
     """Everything a grading run leaves in ``out_dir``: gradebook.csv, junit.xml, report.html and,
     per submission, result.json (ours, with the late rule and overrides applied), results.json
-    (Gradescope) and feedback.html.  Every file is written atomically."""
+    (Gradescope) and feedback.html.  Every file is written atomically.
+
+    ``absent``: placeholder rows (status ``missing`` or ``shard-missing``, no tests) that appear in
+    gradebook.csv and grades.csv only; ``roster``: adds name and email to grades.csv."""
     from .batch import atomic_write_text, write_json
     from .reports import class_report_html, feedback_html, submission_dir
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [*results, *absent]
     buf = io.StringIO()
-    write_gradebook(results, buf)
+    write_gradebook(rows, buf)
     atomic_write_text(out_dir / "gradebook.csv", buf.getvalue())
-    atomic_write_text(out_dir / "grades.csv", grades_csv(results))
+    atomic_write_text(out_dir / "grades.csv", grades_csv(rows, roster))
     atomic_write_text(out_dir / "junit.xml", junit_xml(results))
     titles = titles or {}
     for r in results:
         dest = out_dir / submission_dir(r)
-        write_json(dest / "result.json", r)
+        write_json(dest / RESULT_FILE, r)
         write_json(dest / "results.json", gradescope(r))
         if feedback:
             title = titles.get(r.get("assignment") or "")
