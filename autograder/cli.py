@@ -219,6 +219,7 @@ def _cmd_merge(args) -> int:
 def _cmd_submissions(args) -> int:
     """Per student and assignment: submitted / graded / missing / late."""
     from .batch import grading_options, plan
+    from .config import ConfigError
     from .grade import discover
     from .policy import PolicyError
     from .results import _CsvWriter, load_results
@@ -227,9 +228,14 @@ def _cmd_submissions(args) -> int:
 
     course = Course.locate(args.course)
     try:
-        late, _ = _policy(argparse.Namespace(deadline=args.deadline, late_policy="none", overrides=None))
-        roster = _roster(args)
-    except (PolicyError, RosterError) as exc:
+        settings = argparse.Namespace(lang=None, deadline=args.deadline, late_policy=None, overrides=None,
+                                      roster=args.roster)
+        _configure_report(settings, course)
+        late, _ = _policy(settings)
+        if late.default is None and not late.assignments:
+            late = None
+        roster = _roster(settings)
+    except (ConfigError, PolicyError, RosterError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
     missing = [p for p in args.paths if not Path(p).exists()]

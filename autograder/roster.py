@@ -74,10 +74,13 @@ LISTING_COLUMNS = ["student", "name", "assignment", "state", "score", "max_score
                    "on_roster", "notebook"]
 
 
-def _days_late(notebook, result: dict | None, late) -> str:
-    """Days late by the late rule's deadline ('' without one): as ``policy.apply_policy`` counts."""
-    from .policy import apply_policy
+def _days_late(notebook, result: dict | None, late, assignment: str | None = None) -> str:
+    """Days late by the late rule's deadline ('' without one): as ``policy.apply_policy`` counts.
+    late: a ``LatePolicy`` or ``LateRules`` (then the rule of ``assignment``)."""
+    from .policy import LateRules, apply_policy
 
+    if isinstance(late, LateRules):
+        late = late.get(assignment)
     if late is None or late.deadline is None or not (notebook or (result or {}).get("notebook")):
         return ""
     base = result or {"notebook": str(notebook), "tests": [], "score": 0.0, "max_score": 0.0}
@@ -105,7 +108,7 @@ def listing(planned, results: list[dict], assignments: list[str], roster: list[S
             "student": student, "name": people[student].name if student in people else "",
             "assignment": assignment, "state": state,
             "score": f"{r['score']:g}" if r else "", "max_score": f"{r['max_score']:g}" if r else "",
-            "days_late": _days_late(notebook, result, late),
+            "days_late": _days_late(notebook, result, late, assignment),
             "on_roster": "" if roster is None else ("yes" if student in people else "no"),
             "notebook": str(notebook or r.get("notebook") or "")}
 

@@ -184,6 +184,7 @@ def test_cli_reads_the_course_file_and_flags_override_it(course_root, klass, tmp
     (course_root / "adjust").mkdir()
     (course_root / "adjust" / "overrides.csv").write_text(
         "student,assignment,test,points,comment\nann,a02_two,total,+1,бонус\n", encoding="utf-8")
+    (course_root / "roster.csv").write_text("id,name,email\nann,Ann,ann@example.org\n", encoding="utf-8")
     write(course_root, FULL.replace('sandbox = "required"', 'sandbox = "off"'))
     base = ["--course", str(course_root), "grade", str(klass), "-q"]
     assert cli.main(base + ["--out", str(tmp_path / "o1")]) == 0
