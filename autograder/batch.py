@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .course import Course
 from .grade import Target, grade_notebook, recognise
+from .messages import notice
 
 RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
@@ -144,7 +145,7 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     """One entry per (student, assignment): the latest notebook when a student has several."""
     by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
     for t in targets:
-        a = recognise(_metadata_only(t.path), t.path, course)
+        a = recognise(_for_recognition(t.path), t.path, course)
         dest = out_dir / t.student / (a.id if a else t.path.stem)
         by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
     planned = []
@@ -159,8 +160,9 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     return planned
 
 
-def _metadata_only(path: Path):
-    """The notebook's metadata as a notebook node (enough to recognise it; no validation), or None."""
+def _for_recognition(path: Path):
+    """The notebook's metadata and cells as a notebook node (enough to recognise it, no
+    validation; as ``grade.read_notebook`` would give them), or None."""
     import nbformat
 
     try:
@@ -170,7 +172,8 @@ def _metadata_only(path: Path):
     if not isinstance(data, dict) or data.get("nbformat") != 4:
         return None
     meta = data.get("metadata")
-    return nbformat.from_dict({"metadata": meta if isinstance(meta, dict) else {}})
+    cells = [c for c in data.get("cells") or [] if isinstance(c, dict)] if isinstance(data.get("cells"), list) else []
+    return nbformat.from_dict({"metadata": meta if isinstance(meta, dict) else {}, "cells": cells})
 
 
 def load_cached(dest: Path, fp: str) -> dict | None:
@@ -205,9 +208,9 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
     timings["total"] = round(time.monotonic() - start, 2)
     result["timings"] = {k: v for k, v in timings.items() if v is not None}
     if p.duplicates:
-        result.setdefault("errors", []).append(
-            "найдено несколько ноутбуков этого задания; оценён самый поздний, "
-            f"{Path(result['notebook']).name}; не оценены: {', '.join(Path(d).name for d in p.duplicates)}")
+        result.setdefault("notices", []).append(notice(
+            "duplicates", graded=Path(result["notebook"]).name,
+            others=", ".join(Path(d).name for d in p.duplicates)))
     if result["status"] != "error":  # an internal error is retried on the next run
         result["fingerprint"] = p.fingerprint
     write_json(p.dest / RESULT, result)

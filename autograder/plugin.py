@@ -218,7 +218,7 @@ def explain(excinfo) -> str:
         where = ""
         if frames:
             f = frames[-1]
-            where = f" ({f.filename}, строка {f.lineno}, в {f.name}: {(f.line or '').strip()})"
+            where = f" ({f.filename.strip('<>')}, строка {f.lineno}, в {f.name}: «{(f.line or '').strip()}»)"
         if isinstance(exc, NotImplementedError):
             text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
         else:
