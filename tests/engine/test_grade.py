@@ -65,7 +65,7 @@ def test_bad_notebooks_get_a_clear_zero_and_others_are_still_graded(tiny, tmp_pa
     assert len(broken["errors"]) == 2 and "JSON" in broken["errors"][1]  # the parser's words, once
     assert [(t["status"], t["output"]) for t in broken["tests"]] == [("not_run", "")] * 3
     assert broken["reason"]["key"] == "not_notebook"
-    assert "nbformat" in results["old"]["errors"][0]
+    assert "nbformat" in results["old"]["errors"][1] and results["old"]["reason"]["key"] == "not_notebook"
     assert results["stranger"]["assignment"] is None and "задание" in results["stranger"]["errors"][-1]
 
 
@@ -119,3 +119,15 @@ def test_cli_exit_codes_and_gradebook(tiny, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["grade"])
     assert exc.value.code == 2
+
+
+def test_the_cell_a_notebook_deadline_stopped_is_named(tmp_path):
+    from autograder import sandbox
+    from autograder.execute import execute
+
+    nb = notebook([("markdown", "# Задание"), ("code", "x = 1"), ("markdown", "## 2"),
+                   ("code", "# обучение\nwhile True:\n    pass"), ("code", "y = 2")])
+    run = execute(nb, tmp_path / "work", 120, 15, isolation=sandbox.probe("auto"))
+    assert run.timed_out
+    assert run.errors[-1] == ("ноутбук выполнялся дольше 15 с и был остановлен на ячейке 4 («# обучение»); "
+                              "следующие ячейки не выполнялись"), run.errors
