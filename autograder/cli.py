@@ -206,8 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autograder", description="Grade neural-network notebooks: a class, a student's repository, "
         "or one notebook; release student notebooks from solutions.",
-        epilog="The course (tests/grading/<id>.py, solutions/<id>.ipynb) is --course DIR, else "
-        "$AUTOGRADER_COURSE, else the nearest folder above the current one that has tests/grading/.")
+        epilog="The course (tests/grading/<id>.py, solutions/<id>.ipynb) is --course DIR, else the nearest "
+        "folder from the current one upwards that has tests/grading/; grade, ci and list also use "
+        "$AUTOGRADER_COURSE and, failing all, the course installed with the package (release and new never do).")
     parser.add_argument("--course", metavar="DIR",
                         help="course folder (with tests/grading/); default: found from the current folder")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
