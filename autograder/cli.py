@@ -206,9 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autograder", description="Grade neural-network notebooks: a class, a student's repository, "
         "or one notebook; release student notebooks from solutions.",
-        epilog="The course (tests/grading/<id>.py, solutions/<id>.ipynb) is --course DIR, else the nearest "
-        "folder from the current one upwards that has tests/grading/; grade, ci and list also use "
-        "$AUTOGRADER_COURSE and, failing all, the course installed with the package (release and new never do).")
+        epilog="The course (a folder with tests/grading/<id>.py and solutions/<id>.ipynb): for grade, ci and "
+        "list --course DIR, else $AUTOGRADER_COURSE, else the nearest such folder from the current one "
+        "upwards, else the course installed with the package; release and new write, so they use only "
+        "--course DIR or the nearest such folder.")
     parser.add_argument("--course", metavar="DIR",
                         help="course folder (with tests/grading/); default: found from the current folder")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
