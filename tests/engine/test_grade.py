@@ -1,5 +1,6 @@
 """The grading path end to end on the tiny course: scores, bad input, limits, determinism."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,32 @@ def test_leftovers_sees_a_kernel_still_running(leftovers):
         proc.kill()
         proc.wait()
     assert leftovers(started) == []
+
+
+def test_leftovers_counts_our_orphans_not_another_jobs_kernel(leftovers, spawn_orphan):
+    started = time.time()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", "ipykernel"]
+    ours = spawn_orphan(sleeper)                   # double-forked by our grading: adopted by us
+    stranger = spawn_orphan(sleeper, adopt=False)  # a kernel of an unrelated job on the machine
+    time.sleep(0.2)
+    found = " ".join(leftovers(started))
+    assert f"{ours}:" in found and f"{stranger}:" not in found, found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids are leased only as root")
+def test_leftovers_counts_processes_of_a_uid_we_leased(leftovers, spawn_orphan):
+    from autograder import sandbox
+
+    started = time.time()
+    lease = sandbox.UidLease.acquire()
+    try:
+        pid = spawn_orphan(["setpriv", f"--reuid={lease.uid}", f"--regid={lease.uid}", "--clear-groups",
+                            "sleep", "60"], adopt=False)
+        time.sleep(0.2)
+        assert any(p.startswith(f"{pid} (uid {lease.uid})") for p in leftovers(started))
+    finally:
+        lease.release()  # kills every process of the uid
+    assert not any(f"(uid {lease.uid})" in p for p in leftovers(started))
 
 
 def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path, leftovers):
