@@ -29,7 +29,8 @@ RESULT = "result.json"
 NOT_GRADED_FILES = {"timestamp.txt"}
 NEIGHBOUR_LIMIT = 200 * 2**20
 #: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
+PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py",
+                "scaffold.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:

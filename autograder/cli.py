@@ -194,7 +194,8 @@ def _common(g) -> None:
     g.add_argument("--overrides", metavar="CSV",
                    help="manual adjustments: student,assignment,test|total,points,comment "
                         "(points '3' sets, '+1'/'-1' adds)")
-    g.add_argument("--lang", choices=("ru", "en"), default="ru", help="language of the HTML pages")
+    g.add_argument("--lang", choices=("ru", "en"), default="ru",
+                   help="language of the feedback pages, the class report and the printed notes")
     g.add_argument("--no-feedback", action="store_true", help="skip feedback pages and the class report")
 
 
