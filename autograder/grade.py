@@ -135,8 +135,10 @@ def _by_name(stem: str, ids: dict[str, Assignment]) -> list[str]:
 
 
 def _reference_names(assignment: Assignment) -> frozenset[str]:
-    """Top-level classes and functions of the assignment's solution (else its student notebook)."""
-    path = assignment.solution or assignment.student
+    """Top-level classes and functions of the assignment's solution, else of its student notebook
+    (``assignments/<id>.ipynb``, or ``<id>.ipynb`` beside the rubrics' course in a student bundle)."""
+    bundled = assignment.rubric.parents[2] / f"{assignment.id}.ipynb"
+    path = assignment.solution or assignment.student or (bundled if bundled.is_file() else None)
     if path is None:
         return frozenset()
     try:

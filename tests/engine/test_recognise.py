@@ -83,3 +83,12 @@ def test_a_colab_download_is_graded_with_a_notice(tiny, tmp_path):
     assert result["notices"] == [{"key": "recognised_by_name",
                                   "args": {"assignment": "a00_tiny", "name": "Copy of a00_tiny.ipynb"}}]
     assert result["errors"] == []
+
+
+def test_a_student_bundle_recognises_by_definitions_too(tmp_path):
+    from autograder.release import write_bundle
+
+    write_bundle(Course(ROOT), tmp_path / "bundle")
+    course = Course(tmp_path / "bundle" / "autograder" / "_course")   # no solutions/ in a bundle
+    nb = _stripped(ROOT / "assignments" / "a03_modules.ipynb")
+    assert identify(nb, Path("untitled.ipynb"), course).assignment.id == "a03_modules"
