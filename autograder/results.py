@@ -84,7 +84,9 @@ def gradescope(result: dict, lang: str = "ru") -> dict:
     from .messages import render
 
     notes = [render(n, lang) for n in result.get("notices") or []]
-    notes += list(result.get("errors", [])) + list(result.get("import_errors", []))
+    said = render(result["reason"], "ru") if result.get("reason") else None  # errors[] holds it in Russian
+    notes += [render(result["reason"], lang) if e == said else e for e in result.get("errors", [])]
+    notes += list(result.get("import_errors", []))
     notes += list((result.get("execution") or {}).get("errors", []))
     late = result.get("late") or {}
     if late.get("days_late"):
