@@ -239,7 +239,7 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     if nb is None:
         result["status"] = "ungraded"
         result["reason"] = notice("not_notebook")
-        result["errors"] = [render(result["reason"]), *("Подробности: " + p for p in problems)]
+        result["errors"] = [render(result["reason"]), *problems]  # the reason, then the parser's words
         result["tests"] = _zero_tests(assignment, cache) if assignment else []
         return _finish(result, dest)
     if assignment is None:

@@ -198,7 +198,7 @@ def not_a_notebook(n_tests: int = 32) -> dict:
             "reason": {"key": "not_notebook", "args": {}},
             "errors": ["Файл не является ноутбуком: скачайте его заново из Jupyter или Colab "
                        "(File → Download → .ipynb) и сдайте ещё раз.",
-                       "Подробности: файл не является корректным JSON-ноутбуком (.ipynb): Expecting value"],
+                       "файл не является корректным JSON-ноутбуком (.ipynb): Expecting value"],
             "execution": {}, "import_errors": [], "tests": tests}
 
 
