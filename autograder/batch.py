@@ -23,13 +23,14 @@ from pathlib import Path
 from .course import Course
 from .grade import Target, grade_notebook, recognise
 from .intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
+from .messages import notice
 
 RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
 #: modules that only present results: changing them does not make old grades stale
 PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py",
-                "results.py", "shard.py", "merge.py", "roster.py", "selection.py"}
+                "results.py", "shard.py", "merge.py", "roster.py", "selection.py", "scaffold.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -153,7 +154,7 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     """
     by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
     for t in targets:
-        a = recognise(None if t.refused else _metadata_only(t.path), t.path, course)
+        a = recognise(None if t.refused else _for_recognition(t.path), t.path, course)
         dest = out_dir / t.student / (a.id if a else t.path.stem)
         by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
     if keys is not None:
@@ -177,8 +178,9 @@ def grading_options(public_only: bool, data_dir: Path | None) -> dict:
     return {"public_only": bool(public_only), "data_dir": str(data_dir) if data_dir else None}
 
 
-def _metadata_only(path: Path):
-    """The notebook's metadata as a notebook node (enough to recognise it; no validation), or None."""
+def _for_recognition(path: Path):
+    """The notebook's metadata and cells as a notebook node (enough to recognise it, no
+    validation; as ``grade.read_notebook`` would give them), or None."""
     import nbformat
 
     try:
@@ -188,7 +190,8 @@ def _metadata_only(path: Path):
     if not isinstance(data, dict) or data.get("nbformat") != 4:
         return None
     meta = data.get("metadata")
-    return nbformat.from_dict({"metadata": meta if isinstance(meta, dict) else {}})
+    cells = [c for c in data.get("cells") or [] if isinstance(c, dict)] if isinstance(data.get("cells"), list) else []
+    return nbformat.from_dict({"metadata": meta if isinstance(meta, dict) else {}, "cells": cells})
 
 
 def load_cached(dest: Path, fp: str) -> dict | None:
@@ -223,9 +226,9 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
     timings["total"] = round(time.monotonic() - start, 2)
     result["timings"] = {k: v for k, v in timings.items() if v is not None}
     if p.duplicates:
-        result.setdefault("errors", []).append(
-            "найдено несколько ноутбуков этого задания; оценён самый поздний, "
-            f"{Path(result['notebook']).name}; не оценены: {', '.join(Path(d).name for d in p.duplicates)}")
+        result.setdefault("notices", []).append(notice(
+            "duplicates", graded=Path(result["notebook"]).name,
+            others=", ".join(Path(d).name for d in p.duplicates)))
     when, source = _submission_time(p.target)
     result["submitted"] = {"time": when, "source": source}  # for the late rule where the class is not
     if result["status"] != "error":  # an internal error is retried on the next run

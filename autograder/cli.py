@@ -1,4 +1,4 @@
-"""Command line: ``autograder grade``, ``merge``, ``submissions``, ``ci``, ``release``, ``audit``, ``list``."""
+"""Command line: ``autograder grade``, ``merge``, ``submissions``, ``ci``, ``release``, ``audit``, ``list``, ``new``."""
 from __future__ import annotations
 
 import argparse
@@ -129,7 +129,7 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     else:
         results = [apply_policy(r, late, overrides) for r in raw]
         _publish(args, course, out, late, overrides, roster)
-    print(summary_table(results))
+    print(summary_table(results, lang=args.lang))
     weak = sorted({r.get("isolation") for r in results if r.get("isolation") not in (None, *sandbox.FULL)})
     if weak:
         banner = "!" * 78
@@ -142,12 +142,6 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
               f"merge the {shard.count} shard folders with: autograder merge DIR... --out DIR")
     internal = [r for r in results if r["status"] == "error"]
     return (1 if internal else 0), results
-
-
-def _points_line(results: list[dict], out: Path) -> str:
-    total = sum(r["score"] for r in results)
-    possible = sum(r["max_score"] for r in results)
-    return f"Points {total:g}/{possible:g}  ·  gradebook: {out / 'gradebook.csv'}"
 
 
 def _cmd_grade(args) -> int:
@@ -172,8 +166,8 @@ def _cmd_grade(args) -> int:
             return 2
     out = Path(args.out)
     code, results = _grade_and_report(args, course, targets, out, public_only=args.public_only)
-    if results and args.shard is None:
-        print(f"\n{_points_line(results, out)}  ·  report: {out / 'report.html'}")
+    if results and args.shard is None:  # no class-wide "Points X/Y": a sum over students means nothing (``ci`` prints one)
+        print(f"\ngradebook: {out / 'gradebook.csv'}  ·  report: {out / 'report.html'}")
     return code
 
 
@@ -326,9 +320,30 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_release(args) -> int:
-    from .release import release_command
+    from .release import NoCourseHere, release_command, working_course
 
-    return release_command(Course.locate(args.course), check=args.check, bundle=args.bundle)
+    try:
+        course = working_course(args.course)
+    except NoCourseHere as exc:
+        print(f"autograder release: {exc}", file=sys.stderr)
+        return 2
+    return release_command(course, check=args.check, bundle=args.bundle, dry_run=args.dry_run)
+
+
+def _cmd_new(args) -> int:
+    from .release import NoCourseHere, working_course
+    from .scaffold import ScaffoldError, new_assignment
+
+    try:
+        course = working_course(args.course)
+        written = new_assignment(course.root, args.assignment_id, title=args.title)
+    except (NoCourseHere, ScaffoldError) as exc:
+        print(f"autograder new: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: edit them, then run `autograder release` in {course.root}")
+    return 0
 
 
 def _cmd_audit(args) -> int:
@@ -365,7 +380,9 @@ def _report_options(g) -> None:
     g.add_argument("--overrides", metavar="CSV",
                    help="manual adjustments: student,assignment,test|total,points,comment "
                         "(points '3' sets, '+1'/'-1' adds)")
-    g.add_argument("--lang", choices=("ru", "en"), help="language of the HTML pages (default: ru)")
+    g.add_argument("--lang", choices=("ru", "en"),
+                   help="language of the feedback pages, the class report and the printed notes "
+                        "(default: ru, or autograder.toml)")
     g.add_argument("--no-feedback", action="store_true", help="skip feedback pages and the class report")
 
 
@@ -378,13 +395,26 @@ def _shard(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description="Grade neural-network notebooks.")
-    parser.add_argument("--course", help="course folder (with tests/grading/); default: found from here")
-    sub = parser.add_subparsers(dest="command", required=True)
+PATHS_HELP = ("a notebook (the student is its folder's name), a folder of <student>.ipynb files, or a "
+              "class folder CLASS/<student>/<assignment>.ipynb; several may be given")
 
-    g = sub.add_parser("grade", help="grade notebooks, folders of notebooks or a class folder")
-    g.add_argument("paths", nargs="+", metavar="PATH")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograder", description="Grade neural-network notebooks: a class, a student's repository, "
+        "or one notebook; release student notebooks from solutions.",
+        epilog="The course (a folder with tests/grading/<id>.py and solutions/<id>.ipynb): for grade, ci and "
+        "list --course DIR, else $AUTOGRADER_COURSE, else the nearest such folder from the current one "
+        "upwards, else the course installed with the package; release and new write, so they use only "
+        "--course DIR or the nearest such folder.")
+    parser.add_argument("--course", metavar="DIR",
+                        help="course folder (with tests/grading/); default: found from the current folder")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="grade notebooks, folders of notebooks or a class folder",
+                       description="Grade submissions with every test (public and hidden), in parallel and "
+                       "resumably; writes the gradebook, feedback pages and the class report to --out.")
+    g.add_argument("paths", nargs="+", metavar="PATH", help=PATHS_HELP)
     g.add_argument("--out", default="autograder-results", help="results folder (default: %(default)s)")
     g.add_argument("--public-only", action="store_true", help="run only the public tests (students' CI)")
     g.add_argument("--student", action="append", metavar="NAME",
@@ -417,17 +447,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     s.set_defaults(func=_cmd_submissions)
 
-    c = sub.add_parser("ci", help="grade a student's repository with the public tests (CI); "
-                       "exits non-zero only when grading itself failed")
-    c.add_argument("path", nargs="?", default=".", help="repository folder (default: .)")
+    c = sub.add_parser("ci", help="grade a student's repository with the public tests (CI)",
+                       description="Grade the assignment notebooks of a student's repository with the public "
+                       "tests (what ci-templates/student-repo.yml runs); prints 'Points X/Y'. Exits 1 only when "
+                       "grading itself failed and 2 when there was nothing to grade, never because a test failed.")
+    c.add_argument("path", nargs="?", default=".", metavar="PATH", help="repository folder (default: .)")
     c.add_argument("--out", default="autograder-results", help="results folder (default: %(default)s)")
     c.add_argument("--student", help="student name in the results (default: $GITHUB_ACTOR or 'student')")
     c.add_argument("--all-tests", action="store_true", help="also the hidden tests (instructor's copy)")
     _common(c)
     c.set_defaults(func=_cmd_ci)
 
-    r = sub.add_parser("release", help="generate assignments/ from solutions/")
-    r.add_argument("--check", action="store_true", help="fail if assignments/ is not up to date")
+    r = sub.add_parser("release", help="generate assignments/ from solutions/",
+                       description="Write assignments/<id>.ipynb (the student notebooks) from "
+                       "solutions/<id>.ipynb of the course of the current folder (or --course DIR).")
+    r.add_argument("--check", action="store_true", help="fail if assignments/ is not up to date (writes nothing)")
+    r.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     r.add_argument("--bundle", metavar="DIR", help="also write the student bundle to DIR")
     r.set_defaults(func=_cmd_release)
 
@@ -443,8 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     au.set_defaults(func=_cmd_audit)
 
-    ls = sub.add_parser("list", help="list the course's assignments")
+    ls = sub.add_parser("list", help="list the course's assignments",
+                        description="Print each assignment's id and title (from tests/grading/<id>.py).")
     ls.set_defaults(func=_cmd_list)
+
+    n = sub.add_parser("new", help="create a new assignment: a solution notebook and a rubric",
+                       description="Create solutions/<id>.ipynb (a title, an imports cell, one example task "
+                       "with a SOLUTION region) and tests/grading/<id>.py (ASSIGNMENT and one example test) "
+                       "in the course of the current folder (or --course DIR).")
+    n.add_argument("assignment_id", metavar="ASSIGNMENT_ID", help="aNN_slug, e.g. a06_conv")
+    n.add_argument("--title", default="", help="the assignment's title (Russian); default: the id")
+    n.set_defaults(func=_cmd_new)
     return parser
 
 

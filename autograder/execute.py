@@ -58,16 +58,38 @@ def child_env() -> dict:
 
 
 def cell_errors(nb: nbformat.NotebookNode) -> list[str]:
-    """One line per code cell whose output has an error: ``ячейка N: Name: message``."""
-    found, number = [], 0
-    for cell in nb.cells:
+    """One line per code cell whose output has an error: ``ячейка N («first line»): Name: message``
+    (N counts all cells, markdown included, as the student sees them)."""
+    from .extract import cell_name
+
+    found = []
+    for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
-        number += 1
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                found.append(f"ячейка {number}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
+                found.append(f"{cell_name(number, cell.source)}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
     return found
+
+
+#: the execution child writes the number of the cell it is running here (in the scratch folder),
+#: so the cell a notebook-wide deadline stopped can be named
+PROGRESS = "_running_cell"
+
+
+def _running_cell(workdir: Path, nb: nbformat.NotebookNode) -> str | None:
+    """The cell the child was running when it was stopped (as the sandbox left it: shown only)."""
+    from . import sandbox
+    from .extract import cell_name
+
+    data = sandbox.read_file_safely(workdir / PROGRESS, 32)
+    try:
+        index = int((data or b"").decode("ascii").strip())
+    except ValueError:
+        return None
+    if not 0 <= index < len(nb.cells):
+        return None
+    return cell_name(index + 1, nb.cells[index].get("source", ""))
 
 
 def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, notebook_timeout: int, *,
@@ -81,9 +103,9 @@ def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, noteboo
 
     limits = limits or sandbox.Limits(cpu_s=notebook_timeout)
     workdir.mkdir(parents=True, exist_ok=True)
-    src, dst = workdir / "_input.ipynb", workdir / "_executed.ipynb"
-    src.unlink(missing_ok=True)
-    dst.unlink(missing_ok=True)
+    src, dst, progress = workdir / "_input.ipynb", workdir / "_executed.ipynb", workdir / PROGRESS
+    for f in (src, dst, progress):
+        f.unlink(missing_ok=True)
     nbformat.write(nb, src)
     start = time.monotonic()
     cmd = [sys.executable, "-m", "autograder.execute", str(src), str(dst), "--cell-timeout", str(cell_timeout)]
@@ -102,12 +124,15 @@ def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, noteboo
         except Exception:  # noqa: BLE001 - whatever the sandbox left there is not a notebook
             result.notebook = None
     if timed_out:
-        result.errors.append(f"ноутбук выполнялся дольше {notebook_timeout} с и был остановлен")
+        running = _running_cell(workdir, nb)
+        where = f" на ячейке {running.removeprefix('ячейка ')}" if running else ""
+        result.errors.append(f"ноутбук выполнялся дольше {notebook_timeout} с и был остановлен{where}; "
+                             "следующие ячейки не выполнялись")
     elif result.notebook is None:
         tail = (err or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
         result.errors.append("ноутбук не удалось выполнить: " + " | ".join(tail))
-    src.unlink(missing_ok=True)
-    dst.unlink(missing_ok=True)
+    for f in (src, dst, progress):
+        f.unlink(missing_ok=True)
     return result
 
 
@@ -142,6 +167,15 @@ def _make_preprocessor(cell_timeout: int, nb: nbformat.NotebookNode, path: str):
                 outs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATED + "\n"))
             return out
 
+        async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+            self.running = cell_index
+            if cell.cell_type == "code":
+                try:
+                    Path(path, PROGRESS).write_text(str(cell_index), encoding="ascii")
+                except OSError:  # a full disk: the cell is only not named if the deadline stops it
+                    pass
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
     return CappedExecutePreprocessor(
         nb,
         resources={"metadata": {"path": path}},
@@ -155,6 +189,8 @@ def _make_preprocessor(cell_timeout: int, nb: nbformat.NotebookNode, path: str):
 
 
 def main(argv=None) -> int:
+    from .extract import cell_name
+
     parser = argparse.ArgumentParser(prog="python -m autograder.execute")
     parser.add_argument("src")
     parser.add_argument("dst")
@@ -167,11 +203,14 @@ def main(argv=None) -> int:
         ep.execute()
     except Exception as exc:  # CellTimeoutError, DeadKernelError: the notebook stops here
         name = type(exc).__name__
+        index = getattr(ep, "running", None)
+        cell = cell_name(index + 1, nb.cells[index].source) if index is not None else "ячейка"
         if name == "CellTimeoutError":
-            errors.append(f"ячейка выполнялась дольше {args.cell_timeout} с и была остановлена; "
+            errors.append(f"{cell} выполнялась дольше {args.cell_timeout} с и была остановлена; "
                           "следующие ячейки не выполнялись")
         elif name == "DeadKernelError":
-            errors.append("ядро Python завершилось во время выполнения ноутбука (sys.exit, нехватка памяти?)")
+            where = f" ({cell})" if index is not None else ""
+            errors.append(f"ядро Python завершилось во время выполнения ноутбука{where} (sys.exit, нехватка памяти?)")
         else:
             errors.append(f"выполнение прервано: {name}: {str(exc)[:300]}")
     nb.metadata["autograder_execution"] = {"errors": errors}

@@ -4,7 +4,8 @@ Kept from every code cell: imports, function and class definitions, and simple c
 assignments (``N_EPOCHS = 40``, ``WEIGHTS = "model.pt"``, ``Relu = ReLU``).  Everything
 else (demo calls, training loops, plots, prints) is skipped.  IPython magics and shell
 lines (``%matplotlib inline``, ``!pip install``) are dropped.  Each cell is executed on its
-own: a cell that fails is recorded with its number and error and the rest still imports.
+own: a cell that fails is recorded with its number (among all cells, as the notebook shows
+them) and first line, and the rest still imports.
 """
 from __future__ import annotations
 
@@ -18,26 +19,42 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the sandboxed worker imports this module: keep it light (no nbformat)
     import nbformat
 
+def first_line(source: str, width: int = 60) -> str:
+    """A cell's first non-empty line, cut to ``width`` characters: how a student finds the cell."""
+    line = next((x.strip() for x in str(source).splitlines() if x.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def cell_name(number: int, source: str = "") -> str:
+    """``ячейка 20 («def forward(self, x):»)``: the cell's number among all cells (1-based, as the
+    notebook shows them, markdown included) and its first line."""
+    line = first_line(source)
+    return f"ячейка {number} («{line}»)" if line else f"ячейка {number}"
+
+
 @dataclass
 class CellError:
-    """A code cell that could not be imported: its number (1-based, code cells only) and error."""
+    """A code cell that could not be imported: its number (1-based, among all cells), error and
+    first line."""
 
     cell: int
     error: str
+    first_line: str = ""
 
     def __str__(self) -> str:
-        return f"ячейка {self.cell}: {self.error}"
+        return f"{cell_name(self.cell, self.first_line)}: {self.error}"
 
 
 @dataclass
 class Definitions:
     """The importable part of a notebook: the kept source per cell and each name's source."""
 
-    cells: list[tuple[int, str]] = field(default_factory=list)  # (code-cell number, source)
+    cells: list[tuple[int, str]] = field(default_factory=list)  # (cell number among all cells, source)
     sources: dict[str, str] = field(default_factory=dict)      # top-level name -> its source
     errors: list[CellError] = field(default_factory=list)
     #: global names that only skipped statements assign (``biases = np.array(...)``) -> code-cell number
     computed: dict[str, int] = field(default_factory=dict)
+    first_lines: dict[int, str] = field(default_factory=dict)  # cell number -> its first line
 
 
 def _strip_ipython(source: str) -> str:
@@ -105,22 +122,39 @@ def _assigned_names(node: ast.stmt) -> list[str]:
     return found
 
 
+def top_level_names(nb: nbformat.NotebookNode) -> set[str]:
+    """Names of the classes and functions defined at the top level of the notebook's code cells
+    (cells that do not parse are skipped).  Used to recognise the assignment of a notebook."""
+    names: set[str] = set()
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), (str, list)):
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(map(str, cell["source"]))
+        try:
+            tree = ast.parse(_strip_ipython(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        names |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return names
+
+
 def definitions(nb: nbformat.NotebookNode) -> Definitions:
     """Select the importable statements of every code cell.
 
     nb: a notebook (nbformat v4).  Returns Definitions; syntax errors are recorded per cell.
+    Cells are numbered among all cells (markdown included), 1-based, as the student sees them.
     """
     result = Definitions()
-    number = 0
-    for cell in nb.cells:
+    for number, cell in enumerate(nb.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
-        number += 1
+        result.first_lines[number] = first_line(cell.get("source", ""))
         source = _strip_ipython(cell.get("source", ""))
         try:
             tree = ast.parse(source)
         except SyntaxError as exc:
-            result.errors.append(CellError(number, f"SyntaxError: {exc.msg} (строка {exc.lineno})"))
+            result.errors.append(CellError(number, f"SyntaxError: {exc.msg} (строка {exc.lineno})",
+                                           result.first_lines[number]))
             continue
         kept = [node for node in tree.body if _keep(node)]
         for node in tree.body:
@@ -180,7 +214,8 @@ def load_module(defs: Definitions, name: str = "submission") -> types.ModuleType
         tb = traceback.extract_tb(exc.__traceback__)
         filename = f"<ячейка {number}>"
         where = next((f"строка {f.lineno}" for f in reversed(tb) if f.filename == filename), "")
-        defs.errors.append(CellError(number, f"{type(exc).__name__}: {exc} {where}".strip()))
+        defs.errors.append(CellError(number, f"{type(exc).__name__}: {exc} {where}".strip(),
+                                     defs.first_lines.get(number, "")))
     defs.errors.sort(key=lambda e: e.cell)
     return module
 

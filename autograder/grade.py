@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
+import functools
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +19,7 @@ from .course import Assignment, Course
 from .execute import execute
 from .intake import (HARDLINK, MAX_NOTEBOOK_BYTES, SKIP_DIRS, SYMLINK, Refused, Target,  # noqa: F401
                      copy_regular, discover, neighbour_files, read_regular)
+from .messages import notice, render
 from .protect import restore_protected
 from .scoring import run_rubric
 
@@ -59,27 +62,127 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
     return nb, []
 
 
-def recognise(nb: nbformat.NotebookNode | None, path: Path, course: Course) -> Assignment | None:
-    """The assignment from notebook metadata, else from the file name."""
+#: how Colab, Jupyter and browsers name a copy of ``X.ipynb`` (applied repeatedly: "Copy of X (1)")
+COPY_NAMES = [
+    re.compile(r"^copy[ _]of[ _](.+)$", re.I),                                 # Colab: Copy of X
+    re.compile(r"^копия[ _]блокнота[ _][\"'«„“]?(.+?)[\"'»“”]?$", re.I),         # Colab (ru)
+    re.compile(r"^(.+?)[ _]?\(\d+\)$"),                                        # a second download: X (1)
+    re.compile(r"^(.+?)-copy\d*$", re.I),                                      # Jupyter: X-Copy1
+]
+#: a notebook is taken for an assignment when it defines at least this share of the solution's
+#: top-level classes and functions (the course's assignments share at most a third)
+DEFINITIONS_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Which assignment a notebook is, and how that was decided.
+
+    how: metadata | name | copy_name | definitions | ambiguous | unknown; candidates: the
+    assignment ids that fit when ambiguous; names: the definitions that decided it."""
+
+    assignment: Assignment | None
+    how: str
+    candidates: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+def base_name(stem: str) -> str:
+    """The name a Colab/Jupyter copy was made from: ``Copy of a01_neurons (1)`` -> ``a01_neurons``."""
+    name = stem.strip()
+    while True:
+        for pattern in COPY_NAMES:
+            m = pattern.match(name)
+            if m:
+                name = m.group(1).strip()
+                if name.lower().endswith(".ipynb"):
+                    name = name[: -len(".ipynb")]
+                break
+        else:
+            return name
+
+
+def _by_name(stem: str, ids: dict[str, Assignment]) -> list[str]:
+    stem = stem.lower()
+    if stem in ids:
+        return [stem]
+    number = re.match(r"^(a\d+)(?:[-_ .]|$)", stem)
+    return [a for a in ids if stem.startswith(a) or (number and a.split("_", 1)[0] == number.group(1))]
+
+
+def _reference_names(assignment: Assignment) -> frozenset[str]:
+    """Top-level classes and functions of the assignment's solution, else of its student notebook
+    (``assignments/<id>.ipynb``, or ``<id>.ipynb`` beside the rubrics' course in a student bundle)."""
+    bundled = assignment.rubric.parents[2] / f"{assignment.id}.ipynb"
+    path = assignment.solution or assignment.student or (bundled if bundled.is_file() else None)
+    if path is None:
+        return frozenset()
+    try:
+        return _names_of(path, path.stat().st_mtime_ns)
+    except OSError:
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=64)
+def _names_of(path: Path, _mtime: int) -> frozenset[str]:
+    from .extract import top_level_names
+
+    return frozenset(top_level_names(nbformat.read(path, as_version=4)))
+
+
+def _by_definitions(nb, ids: dict[str, Assignment], among: list[str]) -> tuple[list[str], set[str]]:
+    """The assignments (of ``among``) whose solution's definitions the notebook mostly has."""
+    from .extract import top_level_names
+
+    mine = top_level_names(nb)
+    fits, used = [], set()
+    for aid in among:
+        ref = _reference_names(ids[aid])
+        if ref and len(mine & ref) / len(ref) >= DEFINITIONS_SHARE:
+            fits.append(aid)
+            used |= mine & ref
+    return fits, used
+
+
+def identify(nb: nbformat.NotebookNode | None, path: Path, course: Course) -> Recognition:
+    """The assignment of a notebook: ``metadata.autograder.assignment``, else the file name (also
+    as Colab/Jupyter name a copy), else the top-level definitions matched against each
+    assignment's solution."""
     ids = course.assignments
     if nb is not None:
-        meta = nb.metadata.get("autograder", {})
+        meta = nb.get("metadata", {}).get("autograder", {})
         aid = meta.get("assignment") if isinstance(meta, dict) else None
-        if aid in ids:
-            return ids[aid]
-    stem = path.stem.lower()
-    if stem in ids:
-        return ids[stem]
-    matches = [a for a in ids if stem.startswith(a) or a.split("_", 1)[0] == stem.split("_", 1)[0]]
-    return ids[matches[0]] if len(matches) == 1 else None
+        if isinstance(aid, str) and aid in ids:
+            return Recognition(ids[aid], "metadata")
+    matches = _by_name(path.stem, ids)
+    how = "name"
+    if not matches:
+        matches, how = _by_name(base_name(path.stem), ids), "copy_name"
+    if len(matches) == 1:
+        return Recognition(ids[matches[0]], how)
+    if nb is not None and nb.get("cells"):
+        fits, used = _by_definitions(nb, ids, matches or list(ids))
+        if len(fits) == 1:
+            return Recognition(ids[fits[0]], "definitions", names=tuple(sorted(used)))
+        if fits:
+            return Recognition(None, "ambiguous", candidates=tuple(fits))
+    if matches:
+        return Recognition(None, "ambiguous", candidates=tuple(matches))
+    return Recognition(None, "unknown")
 
 
-def _zero_tests(assignment: Assignment, reason: str, cache: dict) -> list[dict]:
-    """Every rubric test at zero, with the reason (used when the notebook cannot be graded)."""
+def recognise(nb: nbformat.NotebookNode | None, path: Path, course: Course) -> Assignment | None:
+    """The assignment of a notebook, or None (see ``identify``)."""
+    return identify(nb, path, course).assignment
+
+
+def _zero_tests(assignment: Assignment, cache: dict) -> list[dict]:
+    """Every rubric test as not run, at zero (the notebook could not be graded: the reason is the
+    result's, said once, not repeated in every test)."""
     if assignment.id not in cache:
         with tempfile.TemporaryDirectory(prefix="ag-collect-") as tmp:
             cache[assignment.id] = run_rubric(assignment, None, Path(tmp), collect_only=True).tests
-    return [{**t, "score": 0.0, "status": "failed", "output": reason} for t in cache[assignment.id]]
+    return [{**t, "score": 0.0, "status": "not_run", "output": ""} for t in cache[assignment.id]]
 
 
 def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only: bool = False,
@@ -94,7 +197,8 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         nb, problems = None, [REFUSED.get(target.refused, target.refused)]
     else:
         nb, problems = read_notebook(target.path)
-    assignment = recognise(nb, target.path, course)
+    found = identify(nb, target.path, course)
+    assignment = found.assignment
     result = {
         "student": target.student,
         "assignment": assignment.id if assignment else None,
@@ -104,21 +208,28 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         "status": "graded",
         "isolation": None,
         "errors": list(problems),
+        "notices": _notices(found, target.path),
         "execution": {},
         "import_errors": [],
         "tests": [],
     }
     dest = out_dir / target.student / (assignment.id if assignment else target.path.stem)
     dest.mkdir(parents=True, exist_ok=True)
-    if assignment is None:
-        result["status"] = "ungraded"
-        result["errors"].append(
-            "не удалось определить задание: в метаданных ноутбука нет autograder.assignment и имя файла "
-            f"не совпадает ни с одним заданием ({', '.join(course.assignments)})")
-        return _finish(result, dest)
     if nb is None:
         result["status"] = "ungraded"
-        result["tests"] = _zero_tests(assignment, "Ноутбук не оценён: " + problems[0], cache)
+        result["reason"] = notice("not_notebook")
+        result["errors"] = [render(result["reason"]), *problems]  # the reason, then the parser's words
+        result["tests"] = _zero_tests(assignment, cache) if assignment else []
+        return _finish(result, dest)
+    if assignment is None:
+        result["status"] = "ungraded"
+        ids = list(course.assignments)
+        if found.how == "ambiguous":
+            result["reason"] = notice("ambiguous_assignment", candidates=", ".join(found.candidates),
+                                      example=found.candidates[0])
+        else:
+            result["reason"] = notice("unknown_assignment", ids=", ".join(ids), example=ids[0] if ids else "a01")
+        result["errors"].append(render(result["reason"]))
         return _finish(result, dest)
 
     try:
@@ -159,6 +270,16 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
     return _finish(result, dest)
+
+
+def _notices(found: Recognition, path: Path) -> list[dict]:
+    """What the student should know about how the notebook was recognised (not errors)."""
+    if found.how == "copy_name":
+        return [notice("recognised_by_name", assignment=found.assignment.id, name=path.name)]
+    if found.how == "definitions":
+        shown = ", ".join(found.names[:5]) + (", …" if len(found.names) > 5 else "")
+        return [notice("recognised_by_definitions", assignment=found.assignment.id, names=shown)]
+    return []
 
 
 def _copy_neighbours(notebook: Path, work: Path) -> None:

@@ -267,7 +267,7 @@ def explain(excinfo, computed: dict[str, int] | None = None) -> str:
         where = ""
         if frames:
             f = frames[-1]
-            where = f" ({f.filename}, строка {f.lineno}, в {f.name}: {(f.line or '').strip()})"
+            where = f" ({f.filename.strip('<>')}, строка {f.lineno}, в {f.name}: «{(f.line or '').strip()}»)"
         if isinstance(exc, NotImplementedError):
             text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
         else:

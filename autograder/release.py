@@ -383,7 +383,57 @@ BUNDLE_README = """# Задания курса «Нейронные сети с 
 """
 
 
-def release_command(course: Course, check: bool = False, bundle: str | None = None) -> int:
+class NoCourseHere(Exception):
+    pass
+
+
+def working_course(explicit: str | Path | None = None) -> Course:
+    """The course an instructor's command (``release``, ``new``) acts on: ``--course DIR``, else the
+    nearest folder from the current one upwards that has tests/grading/.  Never the course found
+    through the installed package: writing there from an unrelated folder would be a surprise."""
+    if explicit:
+        root = Path(explicit)
+        if not (root / "tests" / "grading").is_dir():
+            raise NoCourseHere(f"{root} is not a course folder (it has no tests/grading/)")
+        return Course(root.resolve())
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "tests" / "grading").is_dir():
+            return Course(folder)
+    raise NoCourseHere(f"no course in {here} or above it (a folder with tests/grading/): "
+                       "run from the course folder or pass --course DIR")
+
+
+def release_plan(course: Course) -> list[tuple[Path, str]]:
+    """(student notebook, new|changed|unchanged) for every assignment that has a solution."""
+    plan = []
+    for a in course.assignments.values():
+        if a.solution is None:
+            continue
+        target = course.root / "assignments" / f"{a.id}.ipynb"
+        text = dumps(student_notebook(nbformat.read(a.solution, as_version=4), a.id))
+        state = "new" if not target.exists() else (
+            "unchanged" if target.read_text(encoding="utf-8") == text else "changed")
+        plan.append((target, state))
+    return plan
+
+
+def release_command(course: Course, check: bool = False, bundle: str | None = None,
+                    dry_run: bool = False) -> int:
+    """``autograder release``: says which course it acts on; --dry-run writes nothing."""
+    verb = "checking" if check else "would write" if dry_run else "writing"
+    print(f"course {course.root}: {verb} {course.root / 'assignments'}"
+          + (f" and the student bundle {Path(bundle).resolve()}" if bundle and not check else ""))
+    if dry_run and not check:
+        try:
+            plan = release_plan(course)
+        except MarkerError as exc:
+            print(f"autograder release: {exc}", file=sys.stderr)
+            return 1
+        for target, state in plan:
+            print(f"  {state:9} {target}")
+        print(f"dry run: nothing written ({sum(s != 'unchanged' for _, s in plan)} file(s) would change)")
+        return 0
     try:
         problems = release(course, check=check)
     except MarkerError as exc:

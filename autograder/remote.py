@@ -273,7 +273,8 @@ class Channel:
         self.gen = 0
         self.depth = 0
         self.deadline = 0.0
-        self.import_errors: list[str] = []
+        self.import_errors: list = []      # CellError (or text) per cell that failed to import
+        self.first_lines: dict[int, str] = {}  # cell number -> first line, to name cells
         self.fatal: str | None = None      # the import itself failed: every test fails fast
         self.callbacks: dict[int, object] = {}
         self.callback_ids: dict[int, int] = {}
@@ -320,7 +321,13 @@ class Channel:
         finally:
             self.depth = 0
         if self.starts == 1:
-            self.import_errors = [str(e)[:500] for e in (errors if isinstance(errors, list) else [])]
+            self.import_errors = [self._cell_error(e) for e in (errors if isinstance(errors, list) else [])]
+
+    def _cell_error(self, entry) -> CellError | str:
+        """A worker's ``[cell number, error]`` (anything else is shown as text)."""
+        if isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is int and isinstance(entry[1], str):
+            return CellError(entry[0], entry[1][:500], self.first_lines.get(entry[0], ""))
+        return str(entry)[:500]
 
     def close(self) -> None:
         box, self.box = self.box, None
@@ -515,8 +522,8 @@ class Channel:
         self._send(reply, out)
 
 
-def _missing(name: str, errors: list[str]) -> MissingDefinition:
-    cells = "; ".join(errors)
+def _missing(name: str, errors: list) -> MissingDefinition:
+    cells = "; ".join(str(e) for e in errors)
     hint = f" Ошибки при импорте ячеек: {cells}." if cells else ""
     return MissingDefinition(
         f"В решении нет определения `{name}`: проверьте, что ячейка с ним есть в ноутбуке "
@@ -533,6 +540,7 @@ class RemoteSubmission:
         self._sources = dict(defs.sources)
         self._computed = dict(defs.computed)  # values only cells compute (for NameError messages)
         object.__setattr__(self, "_channel", Channel(defs.cells, scratch, isolation, limits, timeout, ro=ro))
+        self._channel.first_lines = dict(defs.first_lines)
 
     @property
     def isolation(self) -> str:

@@ -40,6 +40,8 @@ STRINGS = {
         "slowest": "Самые медленные работы", "seconds_total": "Всего, с",
         "seconds_execute": "Выполнение, с", "seconds_tests": "Проверки, с", "total": "Сумма",
         "plot_scores": "баллы", "plot_count": "работ",
+        "notices": "Замечания", "not_run": "не запускалась",
+        "not_run_tests": "Проверки не запускались",
     },
     "en": {
         "feedback": "Feedback", "student": "Student", "notebook": "Notebook", "assignment": "Assignment",
@@ -67,6 +69,8 @@ STRINGS = {
         "slowest": "Slowest submissions", "seconds_total": "Total, s",
         "seconds_execute": "Execution, s", "seconds_tests": "Tests, s", "total": "Total",
         "plot_scores": "points", "plot_count": "submissions",
+        "notices": "Notices", "not_run": "not run",
+        "not_run_tests": "Tests not run",
     },
 }
 LANGS = tuple(STRINGS)
@@ -137,19 +141,28 @@ def isolation_text(levels, t: dict) -> tuple[str, bool]:
 
 def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> str:
     """The feedback page of one submission (a complete HTML document)."""
+    from .messages import render
+
     t = _strings(lang)
+    reason = render(result["reason"], lang) if result.get("reason") else None
+    said = render(result["reason"], "ru") if reason else None  # the reason as errors[] holds it
     problems = []
     for key, label in (("errors", "errors"), ("import_errors", "import_errors")):
-        items = [str(x) for x in result.get(key) or []]
+        items = [str(x) for x in result.get(key) or [] if str(x) != said]
         if items:
             problems.append({"title": t[label], "entries": items})
     execution = result.get("execution") or {}
     if execution.get("errors"):
         problems.append({"title": t["execution_errors"], "entries": [str(x) for x in execution["errors"]]})
+    notices = [render(n, lang) for n in result.get("notices") or []]
+    tests = result.get("tests") or []
+    not_run = [x for x in tests if x.get("status") == "not_run"]
     notebook_name = Path(result.get("notebook") or "").name
     isolation, weak = isolation_text([result.get("isolation")], t)
     return _env().get_template("feedback.html.j2").render(
-        r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(result.get("tests") or []),
+        r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(tests),
+        reason=reason, notices=notices, not_run=not_run,
+        run_tests=[x for x in tests if x.get("status") != "not_run"],
         isolation=isolation, isolation_weak=weak,
         notebook_name=notebook_name, status_text=t.get(f"status_{result.get('status')}", result.get("status")),
         title=title or f"{t['feedback']}: {result.get('assignment') or notebook_name}",

@@ -122,7 +122,7 @@ def load_results(out_dir: Path) -> list[dict]:
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def gradescope(result: dict) -> dict:
+def gradescope(result: dict, lang: str = "ru") -> dict:
     """Gradescope's results.json for one submission.
 
     Top level: score, execution_time (whole seconds), output, output_format, visibility,
@@ -145,7 +145,12 @@ def gradescope(result: dict) -> dict:
         if override and override.get("comment"):
             entry["output"] = (entry["output"] + "\n" if entry["output"] else "") + override["comment"]
         tests.append(entry)
-    notes = list(result.get("errors", [])) + list(result.get("import_errors", []))
+    from .messages import render
+
+    notes = [render(n, lang) for n in result.get("notices") or []]
+    said = render(result["reason"], "ru") if result.get("reason") else None  # errors[] holds it in Russian
+    notes += [render(result["reason"], lang) if e == said else e for e in result.get("errors", [])]
+    notes += list(result.get("import_errors", []))
     notes += list((result.get("execution") or {}).get("errors", []))
     late = result.get("late") or {}
     if late.get("days_late"):
@@ -177,7 +182,7 @@ def junit_xml(results: list[dict]) -> str:
         name = f"{r['student']}/{r['assignment'] or Path(r['notebook']).stem}"
         tests = r["tests"]
         failures = sum(1 for t in tests if t["status"] == "failed")
-        skipped = sum(1 for t in tests if t["status"] == "skipped")
+        skipped = sum(1 for t in tests if t["status"] in ("skipped", "not_run"))
         errors = 1 if r["status"] != "graded" else 0
         seconds = (r.get("timings") or {}).get("total", 0) or 0
         suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(tests) + errors),
@@ -197,6 +202,8 @@ def junit_xml(results: list[dict]) -> str:
                 ET.SubElement(case, "failure", message=first, type="AssertionError").text = t.get("output", "")
             elif t["status"] == "skipped":
                 ET.SubElement(case, "skipped", message=(t.get("output") or "")[:200])
+            elif t["status"] == "not_run":
+                ET.SubElement(case, "skipped", message="not run: " + (r.get("errors") or ["?"])[0][:200])
         if errors:
             case = ET.SubElement(suite, "testcase", classname=classname, name="grading", time="0")
             ET.SubElement(case, "error", message=r["status"], type=r["status"]).text = "\n".join(r.get("errors", []))
@@ -213,36 +220,44 @@ def junit_xml(results: list[dict]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def summary_table(results: list[dict]) -> str:
-    """A plain-text table: student, assignment, score/max, and what went wrong in brief."""
+def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str:
+    """A plain-text table: student, assignment, score/max, and what went wrong in brief
+    (in ``lang``, each note cut at a word boundary to ``width`` characters)."""
+    from .messages import render, shorten, text
+
     rows = [("student", "assignment", "score", "notes")]
     for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
-        failed = sum(1 for t in r["tests"] if t["status"] == "failed")
-        skipped = sum(1 for t in r["tests"] if t["status"] == "skipped")
+        tests = r["tests"]
+        failed = sum(1 for t in tests if t["status"] == "failed")
+        skipped = sum(1 for t in tests if t["status"] == "skipped")
         notes = []
         if r["status"] != "graded":
-            notes.append(r["status"] + ": " + (r["errors"][0].splitlines()[0][:60] if r["errors"] else ""))
+            why = render(r["reason"], lang) if r.get("reason") else (r["errors"][0] if r["errors"] else "")
+            notes.append(text(f"status_{r['status']}", lang) + (": " + why if why else ""))
+        if tests and all(t["status"] == "not_run" for t in tests):
+            notes.append(text("note_not_run", lang))
         if failed:
-            notes.append(f"{failed} test(s) failed")
+            notes.append(text("note_failed", lang, n=failed))
         if skipped:
-            notes.append(f"{skipped} not graded")
+            notes.append(text("note_skipped", lang, n=skipped))
         execution = r.get("execution") or {}
         if execution.get("timed_out"):
-            notes.append("notebook timed out")
+            notes.append(text("note_timed_out", lang))
         elif execution.get("errors"):
-            notes.append(f"{len(execution['errors'])} error(s) running the notebook")
+            notes.append(text("note_execution_errors", lang, n=len(execution["errors"])))
         rows.append((r["student"], r["assignment"] or "?", f"{_fmt(r['score'])}/{_fmt(r['max_score'])}",
-                     "; ".join(notes)))
+                     shorten("; ".join(notes), width)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for k, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+        lines.append(("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3]).rstrip())
         if k == 0:
             lines.append("-" * (sum(widths) + 6 + 5))
     from .reports import STRINGS, isolation_text
 
-    text, weak = isolation_text([r.get("isolation") for r in results], STRINGS["en"])
-    lines.append(("!! " if weak else "") + f"isolation: {text}")
+    t = STRINGS.get(lang, STRINGS["en"])
+    text, weak = isolation_text([r.get("isolation") for r in results], t)
+    lines.append(("!! " if weak else "") + f"{t['isolation']}: {text}")
     return "\n".join(lines)
 
 
@@ -270,7 +285,7 @@ def write_all(results: list[dict], out_dir: Path, *, lang: str = "ru", feedback:
     for r in results:
         dest = out_dir / submission_dir(r)
         write_json(dest / RESULT_FILE, r)
-        write_json(dest / "results.json", gradescope(r))
+        write_json(dest / "results.json", gradescope(r, lang))
         if feedback:
             title = titles.get(r.get("assignment") or "")
             atomic_write_text(dest / "feedback.html", feedback_html(r, lang, title=title or None))

@@ -146,7 +146,7 @@ class Worker:
 
         defs = Definitions(cells=[(int(n), str(src)) for n, src in cells])
         self.module = load_module(defs)
-        return [str(e) for e in defs.errors]
+        return [[e.cell, e.error] for e in defs.errors]
 
     def _target(self, target):
         return self.module if target is None else target

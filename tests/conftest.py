@@ -21,6 +21,7 @@ def course() -> Course:
 def demo_results(tmp_path_factory, course) -> dict:
     """The bundled demo class graded once: {(student, assignment id): result dict}."""
     out = tmp_path_factory.mktemp("demo-results")
+    watch_processes()
     started = time.time()
     results = grade_all(discover([ROOT / "demo" / "class"]), course, out, jobs=2, progress=False)
     graded = {(r["student"], r["assignment"] or Path(r["notebook"]).stem): r for r in results}
@@ -44,31 +45,129 @@ def check_demo_student(demo_results):
 @pytest.fixture
 def leftovers():
     """``leftovers(since)``: the student-code processes our grading left alive (see below)."""
+    watch_processes()
     return leftover_processes
 
 
+@pytest.fixture
+def spawn_orphan():
+    """``spawn_orphan(argv, adopt=True) -> pid``: start ``argv`` as an orphan (its parent exits at
+    once).  adopt=False: this process is not a subreaper meanwhile, so the orphan goes to init
+    (or an ancestor subreaper) like another job's process.  Killed at teardown."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pids = []
+
+    def spawn(argv: list[str], adopt: bool = True) -> int:
+        code = ("import json, subprocess, sys; "
+                f"p = subprocess.Popen({json.dumps(argv)}, start_new_session=True, stdin=subprocess.DEVNULL, "
+                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+                "print(p.pid)")
+        subreaper(adopt)
+        try:
+            pid = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        finally:
+            subreaper(True)
+        pids.append(pid)
+        return pid
+
+    yield spawn
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+PR_SET_CHILD_SUBREAPER = 36
+#: sandbox uid -> the lease this process took on it (``sandbox.UidLease``), since ``watch_processes``
+LEASED: dict[int, object] = {}
+
+
+def subreaper(on: bool = True) -> None:
+    """Make this process a child subreaper (Linux): an orphan of our grading (a double-forked or
+    setsid child whose parent died) is re-parented to us instead of init, so it stays one of our
+    descendants."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def watch_processes() -> None:
+    """Start watching what this process's grading starts: adopt orphans, record uid leases."""
+    from autograder import sandbox
+
+    subreaper(True)
+    if not getattr(sandbox.UidLease.acquire, "recorded", False):
+        acquire = sandbox.UidLease.acquire.__func__
+
+        def recording(cls):
+            lease = acquire(cls)
+            if lease.uid is not None:
+                LEASED[lease.uid] = lease
+            return lease
+
+        recording.recorded = True
+        sandbox.UidLease.acquire = classmethod(recording)
+
+
+def _ours(uid: int) -> bool:
+    """Is a process of sandbox ``uid`` ours: we hold its lease, or we held it last and nobody
+    holds it now (a leftover of our grading, not another job's sandbox)."""
+    import fcntl
+    import os
+
+    from autograder import sandbox
+
+    if getattr(LEASED[uid], "_fd", None) is not None:
+        return True
+    try:
+        fd = os.open(sandbox._LOCK_DIR / str(uid), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # another job leased the uid since: its processes are its own
+    finally:
+        os.close(fd)
+    return True
+
+
 def leftover_processes(since: float) -> list[str]:
-    """Kernels and submission workers started after ``since`` (``time.time()``) that are still
-    alive and are not the work of another pytest process (an xdist sibling grading in
-    parallel): orphans of this process's grading.  (Process start times are rounded by the
-    kernel: a second of slack.)"""
+    """Processes of student code started after ``since`` (``time.time()``) and still alive that
+    are ours: kernels and submission workers among this process's descendants (orphans
+    included: ``watch_processes`` makes it a subreaper), and any process of a sandbox uid this
+    process leased.  Another job's kernels on the same machine are not ours.  (Process start
+    times are rounded by the kernel: a second of slack.)"""
     import psutil
 
-    me = psutil.Process()
-    found = []
-    for p in psutil.process_iter(["pid", "cmdline", "create_time"]):
+    found: dict[int, str] = {}
+
+    def alive(p) -> bool:
+        return p.create_time() >= since - 1.0 and p.status() != psutil.STATUS_ZOMBIE
+
+    for p in psutil.Process().children(recursive=True):
         try:
-            cmdline = " ".join(p.info["cmdline"] or [])
-            if p.info["create_time"] < since - 1.0 or not ("ipykernel" in cmdline or "autograder.worker" in cmdline):
-                continue
-            parents = p.parents()
-            mine = me in parents
-            sibling = any("pytest" in " ".join(q.cmdline()) for q in parents if q != me and q.pid != 1)
-            if mine or not sibling:
-                found.append(f"{p.pid}: {' '.join(p.info['cmdline'])[:100]}")
+            cmdline = " ".join(p.cmdline())
+            if alive(p) and ("ipykernel" in cmdline or "autograder.worker" in cmdline):
+                found[p.pid] = f"{p.pid}: {cmdline[:100]}"
         except psutil.Error:
             continue
-    return found
+    if LEASED:
+        for p in psutil.process_iter(["pid", "uids", "cmdline"]):
+            try:
+                uid = p.info["uids"].real if p.info["uids"] else None
+                if uid in LEASED and p.pid not in found and alive(p) and _ours(uid):
+                    found[p.pid] = f"{p.pid} (uid {uid}): {' '.join(p.info['cmdline'] or [])[:100]}"
+            except psutil.Error:
+                continue
+    return list(found.values())
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marker into the group

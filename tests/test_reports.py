@@ -180,9 +180,76 @@ def test_summary_table_says_what_went_wrong():
 
     hung = result("bob")
     hung["execution"] = {"seconds": 20.0, "errors": ["ячейка 3 остановлена"], "timed_out": True}
-    lines = summary_table([result("ann"), hung]).splitlines()
+    lines = summary_table([result("ann"), hung], lang="en").splitlines()
     assert lines[0].split()[:3] == ["student", "assignment", "score"]
     ann, bob = lines[2], lines[3]
     assert "1/4" in ann and "1 test(s) failed" in ann and "1 not graded" in ann
     assert "1 error(s) running the notebook" in ann
     assert "notebook timed out" in bob and "error(s) running" not in bob
+
+
+def not_a_notebook(n_tests: int = 32) -> dict:
+    """What grading gives a file that is not valid JSON (``grade_notebook``)."""
+    tests = [{"name": f"test_{k}", "task": f"{k} Задача", "description": f"проверка {k}", "max_score": 1.0,
+              "hidden": False, "visibility": "visible", "score": 0.0, "status": "not_run", "output": ""}
+             for k in range(n_tests)]
+    return {"student": "ann", "assignment": "a01_neurons", "notebook": "class/ann/a01_neurons.ipynb",
+            "score": 0.0, "max_score": float(n_tests), "status": "ungraded",
+            "reason": {"key": "not_notebook", "args": {}},
+            "errors": ["Файл не является ноутбуком: скачайте его заново из Jupyter или Colab "
+                       "(File → Download → .ipynb) и сдайте ещё раз.",
+                       "файл не является корректным JSON-ноутбуком (.ipynb): Expecting value"],
+            "execution": {}, "import_errors": [], "tests": tests}
+
+
+@pytest.mark.parametrize("lang, said", [("ru", "Файл не является ноутбуком: скачайте его заново"),
+                                        ("en", "The file is not a notebook: download it again")])
+def test_a_file_that_is_not_a_notebook_is_said_once_and_its_tests_listed_as_not_run(lang, said):
+    page = feedback_html(not_a_notebook(), lang)
+    c = check(page)
+    text = "".join(c.text)
+    assert text.count(said) == 1
+    assert text.count("Expecting value") == 1              # the parser's words, once, as details
+    assert c.data_tests == []                              # no card per test
+    assert 'class="test failed"' not in page and "not-run" in page
+    assert all(f"test_{k}" in text for k in range(32))     # but every test is listed
+    assert "Файл не является ноутбуком" not in text or lang == "ru"
+
+
+def test_not_run_tests_are_skipped_in_junit_and_zero_in_gradescope():
+    r = not_a_notebook(3)
+    suite = ET.fromstring(junit_xml([r])).find("testsuite")
+    assert suite.get("skipped") == "3" and suite.get("failures") == "0"
+    g = gradescope(r, "en")
+    assert [t["score"] for t in g["tests"]] == [0.0] * 3 and g["output"].startswith("The file is not a notebook")
+    assert gradescope(r)["output"].startswith("Файл не является ноутбуком")
+
+
+def test_notices_are_notices_in_the_language_of_the_run():
+    from autograder.messages import notice
+
+    r = result()
+    r["notices"] = [notice("duplicates", graded="a01_neurons.ipynb", others="old.ipynb")]
+    for lang, heading, words, other in (("en", "Notices", "several notebooks of this assignment", "несколько"),
+                                        ("ru", "Замечания", "найдено несколько ноутбуков", "several")):
+        page = feedback_html(r, lang)
+        text = "".join(check(page).text)
+        assert heading in text and words in text and other not in text
+        notices = page[page.index('id="notices"'):]
+        assert words in notices[: notices.index("</section>")]     # in the notices section
+        problems = page[page.index('id="problems"'):]
+        assert words not in problems[: problems.index("</section>")]  # not under the errors
+    assert "several notebooks" in gradescope(r, "en")["output"]
+
+
+def test_summary_notes_are_cut_at_a_word_and_in_one_language():
+    from autograder.results import summary_table
+
+    broken = not_a_notebook(3)
+    for lang, expected, foreign in (("en", "ungraded: The file is not a notebook", "Файл"),
+                                    ("ru", "не оценено: Файл не является ноутбуком", "ungraded")):
+        full = summary_table([broken], lang=lang, width=1000).splitlines()[2].split("0/3", 1)[1].strip()
+        notes = summary_table([broken], lang=lang, width=60).splitlines()[2].split("0/3", 1)[1].strip()
+        assert full.startswith(expected) and foreign not in full, full
+        assert notes.endswith("…") and len(notes) <= 60, notes
+        assert full.startswith(notes[:-1]) and full[len(notes) - 1] == " ", (notes, full)  # a whole word

@@ -33,8 +33,19 @@ def test_failing_cell_is_reported_with_its_number_and_the_rest_imports():
     module, defs = _load("def ok():\n    return 1", "import no_such_module_xyz", "def f(:\n  pass", "def later():\n    return 2")
     assert module.ok() == 1 and module.later() == 2
     messages = [str(e) for e in defs.errors]
-    assert messages[0].startswith("ячейка 2: ModuleNotFoundError"), messages
-    assert messages[1].startswith("ячейка 3: SyntaxError"), messages
+    assert messages[0].startswith("ячейка 2 («import no_such_module_xyz»): ModuleNotFoundError"), messages
+    assert messages[1].startswith("ячейка 3 («def f(:»): SyntaxError"), messages
+
+
+def test_cells_are_named_as_the_student_sees_them_markdown_included():
+    nb = notebook([("markdown", "# Задание"), ("code", "import numpy as np"), ("markdown", "## 1. Linear"),
+                   ("markdown", "Текст"), ("code", "\n\nclass Linear:\n    x = undefined_name"),
+                   ("code", "def f(:\n  pass")])
+    defs = definitions(nb)
+    load_module(defs)
+    messages = [str(e) for e in defs.errors]
+    assert messages == ["ячейка 5 («class Linear:»): NameError: name 'undefined_name' is not defined строка 4",
+                        "ячейка 6 («def f(:»): SyntaxError: invalid syntax (строка 1)"], messages
 
 
 def test_reordered_cells_import_the_same():

@@ -1,5 +1,7 @@
 """The grading path end to end on the tiny course: scores, bad input, limits, determinism."""
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,9 +61,13 @@ def test_bad_notebooks_get_a_clear_zero_and_others_are_still_graded(tiny, tmp_pa
     _write(klass / "stranger" / "homework.ipynb", notebook([("code", "x = 1")]))
     results = {r["student"]: r for r in grade_all(discover([klass]), tiny, tmp_path / "out", jobs=2, progress=False)}
     assert results["good"]["score"] == 4.0
-    assert results["broken"]["score"] == 0 and "JSON" in results["broken"]["errors"][0]
-    assert results["broken"]["max_score"] == 4.0 and len(results["broken"]["tests"]) == 3
-    assert "nbformat" in results["old"]["errors"][0]
+    broken = results["broken"]
+    assert broken["score"] == 0 and broken["max_score"] == 4.0 and broken["status"] == "ungraded"
+    assert broken["errors"][0].startswith("Файл не является ноутбуком: скачайте его заново из Jupyter или Colab")
+    assert len(broken["errors"]) == 2 and "JSON" in broken["errors"][1]  # the parser's words, once
+    assert [(t["status"], t["output"]) for t in broken["tests"]] == [("not_run", "")] * 3
+    assert broken["reason"]["key"] == "not_notebook"
+    assert "nbformat" in results["old"]["errors"][1] and results["old"]["reason"]["key"] == "not_notebook"
     assert results["stranger"]["assignment"] is None and "задание" in results["stranger"]["errors"][-1]
 
 
@@ -77,6 +83,32 @@ def test_leftovers_sees_a_kernel_still_running(leftovers):
     assert leftovers(started) == []
 
 
+def test_leftovers_counts_our_orphans_not_another_jobs_kernel(leftovers, spawn_orphan):
+    started = time.time()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", "ipykernel"]
+    ours = spawn_orphan(sleeper)                   # double-forked by our grading: adopted by us
+    stranger = spawn_orphan(sleeper, adopt=False)  # a kernel of an unrelated job on the machine
+    time.sleep(0.2)
+    found = " ".join(leftovers(started))
+    assert f"{ours}:" in found and f"{stranger}:" not in found, found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids are leased only as root")
+def test_leftovers_counts_processes_of_a_uid_we_leased(leftovers, spawn_orphan):
+    from autograder import sandbox
+
+    started = time.time()
+    lease = sandbox.UidLease.acquire()
+    try:
+        pid = spawn_orphan(["setpriv", f"--reuid={lease.uid}", f"--regid={lease.uid}", "--clear-groups",
+                            "sleep", "60"], adopt=False)
+        time.sleep(0.2)
+        assert any(p.startswith(f"{pid} (uid {lease.uid})") for p in leftovers(started))
+    finally:
+        lease.release()  # kills every process of the uid
+    assert not any(f"(uid {lease.uid})" in p for p in leftovers(started))
+
+
 def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path, leftovers):
     nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
     nb.cells[4].source = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
@@ -88,7 +120,12 @@ def test_infinite_loop_is_stopped_and_leaves_no_process(tiny, tmp_path, leftover
     tests = _by_name(result)
     assert tests["test_double_value"]["status"] == "passed"
     assert tests["test_scale"]["status"] == "failed" and "время" in tests["test_scale"]["output"]
-    assert any("остановлена" in e or "остановлен" in e for e in result["execution"]["errors"])
+    stopped = [e for e in result["execution"]["errors"] if "остановлен" in e]
+    # the stopped cell is named by its place among all cells and its first line: the loop (cell 5),
+    # or, on a machine so loaded that importing took longer than the cell limit, an earlier cell
+    named = re.match(r"ячейка (\d+) \(«(.+)»\) выполнялась дольше 5 с", stopped[0] if stopped else "")
+    assert named, stopped
+    assert nb.cells[int(named[1]) - 1].source.splitlines()[0] == named[2]
     assert leftovers(started) == []
 
 
@@ -106,7 +143,8 @@ def test_cli_exit_codes_and_gradebook(tiny, tmp_path, capsys):
     shutil.copy(sol, _write(klass / "ann" / "a00_tiny.ipynb", "").parent / "a00_tiny.ipynb")
     out = tmp_path / "out"
     assert main(["--course", str(tiny.root), "grade", str(klass), "--out", str(out), "-q"]) == 0
-    assert "Points 4/4" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "gradebook:" in printed and "Points" not in printed  # a sum over a class means nothing
     header, row = (out / "gradebook.csv").read_text(encoding="utf-8").splitlines()
     assert header.startswith("student,assignment,score,max_score") and row.startswith("ann,a00_tiny,4,4")
     assert main(["--course", str(tiny.root), "grade", str(tmp_path / "nowhere")]) == 2
@@ -127,3 +165,15 @@ def test_name_error_on_a_notebook_value_says_graded_code_does_not_see_it(tiny, t
     assert "видит только определения ноутбука" in msg
     other = tests["test_scale"]["output"]  # `k` is nowhere in the notebook: the plain message
     assert "NameError" in other and "видит только" not in other, other
+
+
+def test_the_cell_a_notebook_deadline_stopped_is_named(tmp_path):
+    from autograder import sandbox
+    from autograder.execute import execute
+
+    nb = notebook([("markdown", "# Задание"), ("code", "x = 1"), ("markdown", "## 2"),
+                   ("code", "# обучение\nwhile True:\n    pass"), ("code", "y = 2")])
+    run = execute(nb, tmp_path / "work", 120, 20, isolation=sandbox.probe("auto"))
+    assert run.timed_out
+    assert run.errors[-1] == ("ноутбук выполнялся дольше 20 с и был остановлен на ячейке 4 («# обучение»); "
+                              "следующие ячейки не выполнялись"), run.errors

@@ -28,10 +28,11 @@ def test_feedback_and_report_name_the_isolation_and_warn_when_weak(lang):
 
 
 def test_the_gradebook_summary_ends_with_the_isolation():
-    assert summary_table([_result("alice", "bwrap+uid")]).splitlines()[-1] == \
-        "isolation: bwrap+uid — bubblewrap sandbox"
-    last = summary_table([_result("alice", "bwrap+uid"), _result("bob", "process+uid")]).splitlines()[-1]
-    assert last.startswith("!! isolation: bwrap+uid, process+uid — NOT in the bubblewrap sandbox")
+    assert summary_table([_result("alice", "bwrap+uid")], lang="en").splitlines()[-1] == \
+        "Student code isolation: bwrap+uid — bubblewrap sandbox"
+    last = summary_table([_result("alice", "bwrap+uid"), _result("bob", "process+uid")], lang="en").splitlines()[-1]
+    assert last.startswith("!! Student code isolation: bwrap+uid, process+uid — NOT in the bubblewrap sandbox")
+    assert "песочница bubblewrap" in summary_table([_result("alice", "bwrap+uid")], lang="ru").splitlines()[-1]
 
 
 @pytest.fixture
