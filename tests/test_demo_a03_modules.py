@@ -17,8 +17,8 @@ EXPECTED = {
 ALL_TESTS = {
     "test_dumb_forward_reference", "test_dumb_forward_formula", "test_forward_reference", "test_forward_formula",
     "test_forward_is_vectorized", "test_forward_stores_output", "test_two_layer_reference",
-    "test_sequential_forward", "test_sigmoid_forward", "test_relu_forward", "test_sigmoid_backward",
-    "test_relu_backward", "test_linear_grad_input", "test_linear_grad_W", "test_get_grad_parameters",
+    "test_sequential_forward", "test_sigmoid_forward", "test_relu_forward_values", "test_sigmoid_backward",
+    "test_relu_update_grad_input", "test_linear_grad_input", "test_linear_grad_W", "test_get_grad_parameters",
     "test_grad_W_accumulates", "test_seminar_gradient_reference", "test_sequential_backward", "test_predict",
     "test_train_loss_decreases", "test_train_accuracy", "test_train_matches_reference_steps",
 }

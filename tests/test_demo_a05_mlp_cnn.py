@@ -24,7 +24,7 @@ ALL_TESTS = {
     "test_linear_backward_input",
     "test_linear_backward_params",
     "test_linear_update",
-    "test_relu_forward",
+    "test_relu_forward_values",
     "test_relu_backward",
     "test_softmax_forward",
     "test_softmax_backward",

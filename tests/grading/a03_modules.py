@@ -346,7 +346,7 @@ def test_sigmoid_forward(submission, x):
 @pytest.mark.hidden
 @settings(report_multiple_bugs=False)
 @given(x=arrays(batch_sizes, feature_counts))
-def test_relu_forward(submission, x):
+def test_relu_forward_values(submission, x):
     """ReLU.forward считает max(0, x) поэлементно."""
     assert_close(submission.ReLU().forward(x.copy()), ref_relu(x), f"ReLU.forward(x) для x формы {x.shape}")
 
@@ -370,7 +370,7 @@ def test_sigmoid_backward(submission, x, seed):
 @pytest.mark.hidden
 @settings(report_multiple_bugs=False)
 @given(x=well_conditioned(batch_sizes, feature_counts), seed=seeds)
-def test_relu_backward(submission, x, seed):
+def test_relu_update_grad_input(submission, x, seed):
     """ReLU.updateGradInput совпадает с численным градиентом (относительная ошибка <= 1e-5)."""
     dout = np.random.default_rng(seed).standard_normal(x.shape)
     layer = submission.ReLU()

@@ -313,7 +313,7 @@ def test_linear_update(submission, x, n_out, alpha):
 @pytest.mark.task("1. ReLU")
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts), vector=st.booleans())
-def test_relu_forward(submission, x, vector):
+def test_relu_forward_values(submission, x, vector):
     """ReLU.forward: max(0, x) той же формы, вектор и батч."""
     if vector:
         x = x[0]
