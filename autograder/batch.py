@@ -22,13 +22,13 @@ from pathlib import Path
 
 from .course import Course
 from .grade import Target, grade_notebook, recognise
+from .intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
 
 RESULT = "result.json"
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
-NEIGHBOUR_LIMIT = 200 * 2**20
 #: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
+PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py", "results.py"}
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -81,20 +81,8 @@ def _file_hash(h, path: Path) -> None:
 
 
 def neighbours(notebook: Path) -> list[Path]:
-    """The files beside a notebook that grading copies with it (as grade._copy_neighbours)."""
-    found, total = [], 0
-    try:
-        entries = sorted(Path(notebook).parent.iterdir())
-    except OSError:
-        return found
-    for f in entries:
-        if f.is_file() and not f.is_symlink() and f.suffix != ".ipynb":
-            total += f.stat().st_size
-            if total > NEIGHBOUR_LIMIT:
-                break
-            if f.name not in NOT_GRADED_FILES:
-                found.append(f)
-    return found
+    """The files beside a notebook that grading copies with it and that change its grade."""
+    return neighbour_files(notebook, skip=NOT_GRADED_FILES)
 
 
 def fingerprint(target: Target, rubric: Path | None, options: dict) -> str:
@@ -102,14 +90,17 @@ def fingerprint(target: Target, rubric: Path | None, options: dict) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"engine": engine_version(), "student": target.student,
                          "options": options}, sort_keys=True).encode())
+    if target.refused:  # never opened
+        h.update(f"refused:{target.refused}".encode())
+        return h.hexdigest()
     try:
-        _file_hash(h, target.path)
+        h.update(read_regular(target.path, MAX_NOTEBOOK_BYTES))
     except OSError as exc:
         h.update(f"unreadable:{exc}".encode())
     for f in neighbours(target.path):
         h.update(b"\0file:" + f.name.encode())
         try:
-            _file_hash(h, f)
+            h.update(read_regular(f, 2**31))
         except OSError:
             h.update(b"unreadable")
     if rubric is not None:
@@ -132,10 +123,12 @@ class Planned:
     duplicates: tuple[str, ...] = ()
 
 
-def _timestamp(path: Path) -> float:
+def _timestamp(target: Target) -> float:
     from .policy import submission_time
 
-    when, _ = submission_time(path)
+    if target.refused:
+        return 0.0
+    when, _ = submission_time(target.path)
     return when.timestamp() if when else 0.0
 
 
@@ -144,12 +137,12 @@ def plan(targets: list[Target], course: Course, out_dir: Path, options: dict, *,
     """One entry per (student, assignment): the latest notebook when a student has several."""
     by_dest: dict[Path, list[tuple[Target, str | None]]] = {}
     for t in targets:
-        a = recognise(_metadata_only(t.path), t.path, course)
+        a = recognise(None if t.refused else _metadata_only(t.path), t.path, course)
         dest = out_dir / t.student / (a.id if a else t.path.stem)
         by_dest.setdefault(dest, []).append((t, a.rubric if a else None))
     planned = []
     for dest, group in by_dest.items():
-        group.sort(key=lambda tr: (_timestamp(tr[0].path), str(tr[0].path)))
+        group.sort(key=lambda tr: (_timestamp(tr[0]), str(tr[0].path)))
         target, rubric = group[-1]
         p = Planned(len(planned), target, dest, fingerprint(target, rubric, options),
                     duplicates=tuple(str(t.path) for t, _ in group[:-1]))
@@ -164,7 +157,7 @@ def _metadata_only(path: Path):
     import nbformat
 
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8", errors="replace"))
+        data = json.loads(read_regular(Path(path), MAX_NOTEBOOK_BYTES).decode("utf-8", errors="replace"))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("nbformat") != 4:

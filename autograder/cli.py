@@ -1,4 +1,5 @@
-"""Command line: ``autograder grade``, ``autograder ci``, ``autograder release``, ``autograder list``."""
+"""Command line: ``autograder grade``, ``autograder ci``, ``autograder release``, ``autograder audit``,
+``autograder list``."""
 from __future__ import annotations
 
 import argparse
@@ -38,11 +39,15 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     except PolicyError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
+    sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
     try:
         isolation = sandbox.probe(args.sandbox)
     except sandbox.SandboxUnavailable as exc:
         print(f"autograder: --sandbox={args.sandbox}: {exc}", file=sys.stderr)
         return 2, []
+    for level, why in sandbox.PROBE_NOTES.items():
+        if args.sandbox != "off" and isolation not in sandbox.FULL:
+            print(f"autograder: isolation {level} does not work here: {why}", file=sys.stderr)
     stats: dict = {}
     try:
         raw = grade_all(targets, course, out, jobs=args.jobs, public_only=public_only,
@@ -64,8 +69,6 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     if weak:
         banner = "!" * 78
         print(f"\n{banner}\n{sandbox.WARNING.format(iso=', '.join(weak))}\n{banner}", file=sys.stderr)
-    else:
-        print(f"isolation: {isolation}")
     if stats:
         print(f"graded {stats['graded']}, reused {stats['cached']} up-to-date result(s) "
               f"in {stats['seconds']:.1f} s")
@@ -100,19 +103,22 @@ def _cmd_grade(args) -> int:
 
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
-    from .grade import SKIP_DIRS, Target, read_notebook, recognise
+    from .grade import read_notebook, recognise
+    from .intake import notebooks_below
 
     found = []
     out = out.resolve()
-    for nb in sorted(root.rglob("*.ipynb")):
-        rel = nb.relative_to(root)
-        if SKIP_DIRS.intersection(rel.parts) or any(p.startswith(".") for p in rel.parts[:-1]):
-            continue
+    for t in notebooks_below(student, root):
+        nb = t.path
         if out == nb.resolve().parent or out in nb.resolve().parents:
+            continue
+        if t.refused:
+            if recognise(None, nb, course) is not None:
+                found.append(t)  # graded as refused: the student sees why
             continue
         parsed, _ = read_notebook(nb)
         if recognise(parsed, nb, course) is not None:
-            found.append(Target(student, nb))
+            found.append(t)
     return found
 
 
@@ -158,6 +164,14 @@ def _cmd_release(args) -> int:
     from .release import release_command
 
     return release_command(Course.locate(args.course), check=args.check, bundle=args.bundle)
+
+
+def _cmd_audit(args) -> int:
+    from .audit import audit_command
+
+    return audit_command(Course.locate(args.course), args.assignments, args.out, limit=args.limit,
+                         sample=args.sample, seed=args.seed, jobs=args.jobs, sandbox=args.sandbox,
+                         resume=not args.regrade, progress=not args.quiet)
 
 
 def _common(g) -> None:
@@ -208,6 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true", help="fail if assignments/ is not up to date")
     r.add_argument("--bundle", metavar="DIR", help="also write the student bundle to DIR")
     r.set_defaults(func=_cmd_release)
+
+    au = sub.add_parser("audit", help="grade mutants of the solutions: would the rubric notice a wrong solution?")
+    au.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignment ids (default: all with a solution)")
+    au.add_argument("--out", default="audit-results", help="mutants, results and audit.html (default: %(default)s)")
+    au.add_argument("--limit", type=int, metavar="N", help="grade only the first N mutants (of the sample)")
+    au.add_argument("--sample", type=int, metavar="N", help="grade N mutants drawn at random with --seed")
+    au.add_argument("--seed", type=int, default=0, help="seed of --sample (default: %(default)s)")
+    au.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="notebooks graded in parallel")
+    au.add_argument("--sandbox", choices=("off", "auto", "required"), default="auto", help="as for grade")
+    au.add_argument("--regrade", action="store_true", help="grade again what was already graded")
+    au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    au.set_defaults(func=_cmd_audit)
 
     ls = sub.add_parser("list", help="list the course's assignments")
     ls.set_defaults(func=_cmd_list)

@@ -36,6 +36,8 @@ class Definitions:
     cells: list[tuple[int, str]] = field(default_factory=list)  # (code-cell number, source)
     sources: dict[str, str] = field(default_factory=dict)      # top-level name -> its source
     errors: list[CellError] = field(default_factory=list)
+    #: global names that only skipped statements assign (``biases = np.array(...)``) -> code-cell number
+    computed: dict[str, int] = field(default_factory=dict)
 
 
 def _strip_ipython(source: str) -> str:
@@ -86,6 +88,23 @@ def _names(node: ast.stmt) -> list[str]:
     return []
 
 
+def _assigned_names(node: ast.stmt) -> list[str]:
+    """Global names a skipped statement binds (assignment targets, for/with/except targets,
+    walrus), not looking inside functions, classes, lambdas or comprehensions."""
+    found, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                          ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            found.append(n.id)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            found.append(n.name)
+        todo.extend(ast.iter_child_nodes(n))
+    return found
+
+
 def definitions(nb: nbformat.NotebookNode) -> Definitions:
     """Select the importable statements of every code cell.
 
@@ -104,6 +123,10 @@ def definitions(nb: nbformat.NotebookNode) -> Definitions:
             result.errors.append(CellError(number, f"SyntaxError: {exc.msg} (строка {exc.lineno})"))
             continue
         kept = [node for node in tree.body if _keep(node)]
+        for node in tree.body:
+            if not _keep(node):
+                for name in _assigned_names(node):
+                    result.computed.setdefault(name, number)
         if not kept:
             continue
         lines = source.splitlines()
@@ -112,6 +135,8 @@ def definitions(nb: nbformat.NotebookNode) -> Definitions:
                 start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
                 result.sources[name] = "\n".join(lines[start - 1:node.end_lineno])
         result.cells.append((number, _source_of(kept, lines)))
+    for name in result.sources:  # defined by a kept statement somewhere: the tests see it
+        result.computed.pop(name, None)
     return result
 
 

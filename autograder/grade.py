@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -16,50 +15,27 @@ import nbformat
 from . import sandbox as sb
 from .course import Assignment, Course
 from .execute import execute
+from .intake import (HARDLINK, MAX_NOTEBOOK_BYTES, SKIP_DIRS, SYMLINK, Refused, Target,  # noqa: F401
+                     copy_regular, discover, neighbour_files, read_regular)
 from .protect import restore_protected
 from .scoring import run_rubric
 
-SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """One notebook to grade and the student it belongs to."""
-
-    student: str
-    path: Path
-
-
-def discover(paths: list[Path]) -> list[Target]:
-    """Notebooks to grade.
-
-    A notebook path: the student is its folder's name.  A folder: each notebook directly in it
-    is a student named after the file, and each sub-folder is a student (``CLASS/<student>/*.ipynb``).
-    """
-    found: list[Target] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_file():
-            found.append(Target(path.resolve().parent.name, path))
-            continue
-        for child in sorted(path.iterdir()):
-            if child.name in SKIP_DIRS or child.name.startswith("."):
-                continue
-            if child.is_file() and child.suffix == ".ipynb":
-                found.append(Target(child.stem, child))
-            elif child.is_dir():
-                for nb in sorted(child.rglob("*.ipynb")):
-                    if not SKIP_DIRS.intersection(nb.parts):
-                        found.append(Target(child.name, nb))
-    return found
+REFUSED = {
+    SYMLINK: ("не оценено: символическая ссылка отклонена (ungraded: symlink refused): сдайте сам "
+              "ноутбук, а не ссылку на него; ссылки на файлы и папки проверка не открывает"),
+    HARDLINK: ("не оценено: жёсткая ссылка отклонена (ungraded: hard link refused): у файла ноутбука "
+               "больше одного имени; сдайте отдельную копию файла"),
+}
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[str]]:
     """Parse and validate; returns (notebook or None, problems for the student)."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_NOTEBOOK_BYTES)
+    except Refused as exc:
+        return None, [REFUSED.get(exc.reason) or f"файл не принят: {exc.reason}"]
     except OSError as exc:
-        return None, [f"файл не читается: {exc}"]
+        return None, [f"файл не читается: {exc.strerror or exc}"]
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -114,7 +90,10 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     sandbox: off|auto|required (``autograder.sandbox``); ``result["isolation"]`` says what ran.
     """
     cache = _collect_cache if _collect_cache is not None else {}
-    nb, problems = read_notebook(target.path)
+    if target.refused:  # a link: never opened (autograder.intake)
+        nb, problems = None, [REFUSED.get(target.refused, target.refused)]
+    else:
+        nb, problems = read_notebook(target.path)
     assignment = recognise(nb, target.path, course)
     result = {
         "student": target.student,
@@ -154,6 +133,9 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     private = Path(tempfile.mkdtemp(prefix="ag-grader-"))  # the grader's: the sandbox never sees it
     try:
         _copy_neighbours(target.path, work)
+        handed_in = private / "files"  # what the rubric reads (submitted_file): taken before anything ran
+        handed_in.mkdir()
+        _copy_neighbours(target.path, handed_in)
         data = data_dir or course.data_dir()
         run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout, isolation=isolation,
                       limits=sb.Limits.of(assignment, cpu_s=assignment.notebook_timeout),
@@ -164,7 +146,7 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         graded = private / "_submission.ipynb"
         nbformat.write(nb, graded)
         rubric = run_rubric(assignment, graded, private, public_only=public_only, data_dir=data,
-                            scratch=work, isolation=isolation)
+                            scratch=work, isolation=isolation, files=handed_in)
         result["import_errors"] = rubric.import_errors
         result["rubric_seconds"] = round(rubric.seconds, 2)
         if rubric.error:
@@ -179,15 +161,11 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     return _finish(result, dest)
 
 
-def _copy_neighbours(notebook: Path, work: Path, limit: int = 200 * 2**20) -> None:
-    """Copy the files beside the notebook (saved weights, data the student ships) into scratch."""
-    total = 0
-    for f in sorted(notebook.parent.iterdir()):
-        if f.is_file() and not f.is_symlink() and f.suffix != ".ipynb":
-            total += f.stat().st_size
-            if total > limit:
-                break
-            shutil.copy2(f, work / f.name)
+def _copy_neighbours(notebook: Path, work: Path) -> None:
+    """Copy the files beside the notebook (saved weights, data the student ships) into scratch,
+    never through a link (``autograder.intake``)."""
+    for f in neighbour_files(notebook):
+        copy_regular(f, work / f.name)
 
 
 def _finish(result: dict, dest: Path) -> dict:

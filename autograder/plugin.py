@@ -47,6 +47,8 @@ def pytest_addoption(parser):
     group.addoption("--ag-isolation", help="isolation already resolved by the grader (skips probing)")
     group.addoption("--ag-limits", help="JSON of autograder.sandbox.Limits for the worker")
     group.addoption("--ag-scratch", help="the submission's scratch folder (the worker's writable folder)")
+    group.addoption("--ag-files", help="the files handed in beside the notebook: a grader-private copy "
+                                       "(default: the notebook's folder); read by the submitted_file fixture")
     group.addoption("--ag-inprocess", action="store_true",
                     help="import the submission into this process (no sandbox; for debugging only)")
 
@@ -176,15 +178,23 @@ def _reseed_submission(request):
 
 
 @pytest.fixture(scope="session")
-def submission_dir(request):
-    """The folder the submitted notebook came from (files it names, e.g. saved weights), or None."""
+def submitted_file(request):
+    """``submitted_file(name, *, max_mb=50) -> bytes``: a file the student handed in beside the
+    notebook, by bare name (``autograder.testing.files.read_submitted``).
+
+    The folder is ``--ag-files`` (grading: a grader-private copy taken before the notebook ran;
+    self-check: the kernel's current folder), else the notebook's folder; never the sandbox's
+    scratch folder, and never a path the student chose."""
+    from functools import partial
     from pathlib import Path
 
-    scratch = request.config.getoption("--ag-scratch", None)
-    if scratch:
-        return Path(scratch)
-    path = request.config.getoption("--submission")
-    return Path(path).resolve().parent if path else None
+    from .testing.files import read_submitted
+
+    folder = request.config.getoption("--ag-files", None)
+    if not folder:
+        path = request.config.getoption("--submission")
+        folder = Path(path).resolve().parent if path else None
+    return partial(read_submitted, Path(folder) if folder else None)
 
 
 @pytest.fixture(scope="session")
@@ -196,8 +206,45 @@ def data_dir(request):
     return Path(path) if path else None
 
 
-def explain(excinfo) -> str:
-    """A failure message a student understands: our assertion text, or their own exception."""
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def notebook_global_hint(message: str, computed: dict[str, int]) -> str:
+    """For ``NameError: name 'x' is not defined`` where ``x`` is a value the notebook computes in
+    a cell the grader does not run: why the name is missing and how to fix it ('' otherwise)."""
+    m = _UNDEFINED.search(message)
+    if not m or m.group(1) not in computed:
+        return ""
+    name, cell = m.group(1), computed[m.group(1)]
+    return (f"\nПеременная `{name}` есть в вашем ноутбуке (её значение вычисляется в ячейке {cell}), но "
+            "проверяемый код видит только определения ноутбука (импорты, функции, классы, константы), "
+            "а не значения, вычисленные при выполнении его ячеек. Не обращайтесь из функций и методов "
+            f"к переменным ноутбука: используйте атрибут объекта (`self.{name}`) или передайте значение "
+            "аргументом.")
+
+
+def _from_worker(exc: BaseException) -> bool:
+    from .remote import RemoteError
+
+    return isinstance(exc, RemoteError)
+
+
+def out_of_memory() -> str:
+    """The message of a test during which the grader's own process ran out of memory
+    (its limit: ``autograder.scoring.GRADER_MEMORY_MB``)."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    size = f" ({limit // 2**20} МБ)" if limit != resource.RLIM_INFINITY else ""
+    return (f"Процессу проверки не хватило памяти{size}: ваш код вернул или передал проверяющему "
+            "слишком большие данные. Этот тест не засчитан, остальные проверяются как обычно.")
+
+
+def explain(excinfo, computed: dict[str, int] | None = None) -> str:
+    """A failure message a student understands: our assertion text, or their own exception.
+
+    computed: global names the notebook computes in cells that are not imported -> cell number
+    (``extract.Definitions.computed``), to explain a NameError on one of them."""
     exc = excinfo.value
     notes = [n for n in getattr(exc, "__notes__", []) if n.strip()]
     if isinstance(exc, AssertionError):
@@ -205,6 +252,8 @@ def explain(excinfo) -> str:
     elif excinfo.typename == "Failed" and "Timeout" in str(exc):
         text = ("Превышено время выполнения теста: возможно, в вашем коде бесконечный цикл "
                 "или слишком медленная реализация.")
+    elif isinstance(exc, MemoryError) and not _from_worker(exc):
+        text = out_of_memory()
     else:
         from .remote import RemoteError
 
@@ -223,6 +272,8 @@ def explain(excinfo) -> str:
             text = f"Задание не выполнено: ваш код вызывает NotImplementedError{where}."
         else:
             text = f"Ваш код завершился с ошибкой {name}: {exc}{where}"
+            if isinstance(exc, NameError) and computed:
+                text += notebook_global_hint(str(exc), computed)
     example = [n for n in notes if n.startswith(("Falsifying", "Failing test case"))]
     if example:
         lines = example[-1].splitlines()[1:-1]
@@ -236,7 +287,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and report.failed:
-        report.user_properties.append(("ag_message", explain(call.excinfo)))
+        sub = item.config.stash.get(SUBMISSION_KEY, None)
+        computed = getattr(sub, "_computed", None) if sub is not None else None
+        report.user_properties.append(("ag_message", explain(call.excinfo, computed)))
 
 
 class _Recorder:

@@ -76,17 +76,18 @@ class LatePolicy:
 
 def submission_time(notebook: Path) -> tuple[datetime | None, str]:
     """(time, where it came from): ``timestamp.txt`` beside the notebook, else the file's mtime."""
+    from .intake import mtime, read_regular
+
     stamp = Path(notebook).parent / TIMESTAMP_FILE
-    if stamp.is_file():
-        try:
-            first = stamp.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0]
-            return parse_time(first), TIMESTAMP_FILE
-        except (IndexError, PolicyError):
-            pass  # unreadable: fall back to the file time
     try:
-        return datetime.fromtimestamp(Path(notebook).stat().st_mtime, timezone.utc).astimezone(), "mtime"
-    except OSError:
+        text = read_regular(stamp, 4096).decode("utf-8", errors="replace")
+        return parse_time(text.strip().splitlines()[0]), TIMESTAMP_FILE
+    except (OSError, IndexError, PolicyError):
+        pass  # missing, a link or unreadable: fall back to the file time
+    when = mtime(Path(notebook))
+    if when is None:
         return None, ""
+    return datetime.fromtimestamp(when, timezone.utc).astimezone(), "mtime"
 
 
 @dataclass(frozen=True)

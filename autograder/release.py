@@ -137,31 +137,96 @@ def release(course: Course, check: bool = False) -> list[str]:
 
 # ---------------------------------------------------------------- the student bundle
 
-def public_rubric(source: str) -> str:
-    """The rubric without @hidden tests and without top-level helpers only they used."""
-    tree = ast.parse(source)
+def _is_reference_decorator(node: ast.expr) -> bool:
+    """``@reference``, ``@testing.reference``, ``@autograder.testing.reference`` (with or without a call)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return (isinstance(node, ast.Name) and node.id == "reference") or (
+        isinstance(node, ast.Attribute) and node.attr == "reference")
+
+
+def reference_names(tree: ast.Module) -> set[str]:
+    """Top-level names of a rubric that are reference implementations (``@reference`` functions
+    and classes, and ``name = reference(...)``)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if any(_is_reference_decorator(d) for d in node.decorator_list):
+                names.add(node.name)
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+              and _is_reference_decorator(node.value.func)):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _top_level_name(node: ast.stmt) -> str | None:
+    name = getattr(node, "name", None)
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        name = node.targets[0].id if len(node.targets) == 1 else None
+    return name
+
+
+def _used_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _is_test(name: str | None) -> bool:
+    return name is not None and name.startswith(("test_", "Test"))
+
+
+def _public_body(tree: ast.Module) -> list[ast.stmt]:
+    """The rubric's statements without @hidden tests (nothing else dropped yet)."""
 
     def hidden(node) -> bool:
         return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and any(
             "hidden" in ast.unparse(d) for d in node.decorator_list)
 
-    body = [n for n in tree.body if not hidden(n)]
-    while True:  # drop helpers nobody references any more (reference implementations)
-        used = {n.id for node in body for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return [n for n in tree.body if not hidden(n)]
+
+
+def public_rubric(source: str) -> str:
+    """The rubric without @hidden tests, without ``@reference`` helpers, and without top-level
+    helpers only they used."""
+    tree = ast.parse(source)
+    references = reference_names(tree)
+    body = [n for n in _public_body(tree) if _top_level_name(n) not in references]
+    while True:  # drop helpers nobody references any more
+        used = {n for node in body for n in _used_names(node)}
         used |= {n.attr for node in body for n in ast.walk(node) if isinstance(n, ast.Attribute)}
         keep = []
         for node in body:
-            name = getattr(node, "name", None)
-            if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-                name = node.targets[0].id if len(node.targets) == 1 else None
-            is_test = name is not None and name.startswith(("test_", "Test"))
-            if name and not is_test and name not in used and name != "ASSIGNMENT" and not name.startswith("pytest"):
+            name = _top_level_name(node)
+            if name and not _is_test(name) and name not in used and name != "ASSIGNMENT" and not name.startswith("pytest"):
                 continue
             keep.append(node)
         if len(keep) == len(body):
             break
         body = keep
     return ast.unparse(ast.Module(body=body, type_ignores=[])) + "\n"
+
+
+def public_tests_needing_references(source: str) -> dict[str, set[str]]:
+    """Public test -> the ``@reference`` helpers it reaches (directly or through other helpers)."""
+    tree = ast.parse(source)
+    references = reference_names(tree)
+    body = _public_body(tree)
+    uses = {}
+    for node in body:
+        name = _top_level_name(node)
+        if name is not None:
+            uses[name] = _used_names(node)
+    needs = {}
+    for test in (n for n in uses if _is_test(n)):
+        seen, todo = set(), [test]
+        while todo:
+            for used in uses.get(todo.pop(), ()):
+                if used not in seen:
+                    seen.add(used)
+                    if used not in references:
+                        todo.append(used)
+        if seen & references:
+            needs[test] = seen & references
+    return needs
 
 
 def write_bundle(course: Course, dest: Path) -> None:
@@ -183,6 +248,108 @@ def write_bundle(course: Course, dest: Path) -> None:
     pyproject = (course.root / "pyproject.toml").read_text(encoding="utf-8")
     (dest / "pyproject.toml").write_text(pyproject.replace('readme = "README.md"\n', ""), encoding="utf-8")
     (dest / "README.md").write_text(BUNDLE_README, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- what the bundle must not contain
+
+#: a solution line too short or too plain to be a leak (``pass``, ``return x``, ``self.fit(X, y)``,
+#: ``X = np.asarray(X, dtype=np.float64)``)
+MIN_LEAK_CHARS = 25
+_PLAIN_LINE = re.compile(r"^(return\s+)?[\w\s.,()\[\]{}:]*$")
+_CONVERSION = re.compile(r"^(\w+) = (np\.)?(asarray|array|asanyarray|atleast_2d)\(\1(, \w+=[\w.]+)*\)$")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _trivial(line: str) -> bool:
+    return (len(line) < MIN_LEAK_CHARS or line.startswith("#") or bool(_PLAIN_LINE.match(line))
+            or bool(_CONVERSION.match(line)))
+
+
+def public_lines(course: Course) -> set[str]:
+    """Lines students have anyway: the released notebooks' given code and the engine's source
+    (a solution line that is also one of these, e.g. ``rng = np.random.default_rng(seed)``,
+    gives nothing away)."""
+    texts = [a.student.read_text(encoding="utf-8") for a in course.assignments.values() if a.student]
+    texts = ["\n".join(c.source for c in nbformat.reads(t, as_version=4).cells) for t in texts]
+    engine = Path(__file__).resolve().parent
+    texts += [f.read_text(encoding="utf-8") for f in engine.rglob("*.py")
+              if "_course" not in f.parts and "__pycache__" not in f.parts]
+    return {_normalise(line) for t in texts for line in t.splitlines()}
+
+
+def solution_lines(solution: nbformat.NotebookNode, public: set[str] = frozenset()) -> list[str]:
+    """The solution regions' lines that would give the solution away, whitespace normalised:
+    not trivial and not among ``public``."""
+    lines = []
+    for body in solution_bodies(solution):
+        for line in body.splitlines():
+            line = _normalise(line)
+            if not _trivial(line) and line not in public:
+                lines.append(line)
+    return list(dict.fromkeys(lines))
+
+
+def _bundle_text(path: Path) -> str:
+    """A bundle file's text as a student reads it (a notebook: its cells' sources and outputs)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            strings = []
+
+            def walk(v):
+                if isinstance(v, str):
+                    strings.append(v)
+                elif isinstance(v, list):
+                    for x in v:
+                        walk(x)
+                elif isinstance(v, dict):
+                    for x in v.values():
+                        walk(x)
+
+            walk(json.loads(text))
+            text = "\n".join(strings)
+        except ValueError:
+            pass
+    return _normalise(text)
+
+
+def bundle_problems(course: Course, bundle: Path) -> list[str]:
+    """What a written bundle gives away: reference helpers in (or needed by) its rubrics, and
+    solution lines in any of its files.  One line per problem; empty when the bundle is clean."""
+    bundle = Path(bundle)
+    problems = []
+    grading = bundle / "autograder" / "_course" / "tests" / "grading"
+    for a in course.assignments.values():
+        shipped = grading / a.rubric.name
+        if shipped.is_file():
+            for name in sorted(reference_names(ast.parse(shipped.read_text(encoding="utf-8")))):
+                problems.append(f"{a.id}: the bundle's rubric contains the reference helper `{name}`")
+        for test, names in sorted(public_tests_needing_references(a.rubric.read_text(encoding="utf-8")).items()):
+            problems.append(f"{a.id}: public test `{test}` uses the reference helper(s) "
+                            f"{', '.join(f'`{n}`' for n in sorted(names))} (compare with stored values "
+                            "or mark the test @pytest.mark.hidden)")
+    public = public_lines(course)
+    leaks = {a.id: solution_lines(nbformat.read(a.solution, as_version=4), public)
+             for a in course.assignments.values() if a.solution is not None}
+    for f in sorted(p for p in bundle.rglob("*") if p.is_file()):
+        text = _bundle_text(f)
+        for aid, lines in leaks.items():
+            for line in lines:
+                if line in text:
+                    problems.append(f"{f.relative_to(bundle)}: contains a solution line of {aid}: {line}")
+    return problems
+
+
+def check_bundle(course: Course) -> list[str]:
+    """Build the student bundle in a temporary folder and return what it gives away."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ag-bundle-") as tmp:
+        write_bundle(course, Path(tmp) / "bundle")
+        return bundle_problems(course, Path(tmp) / "bundle")
 
 
 BUNDLE_README = """# Задания курса «Нейронные сети с нуля»
@@ -207,6 +374,8 @@ def release_command(course: Course, check: bool = False, bundle: str | None = No
     except MarkerError as exc:
         print(f"autograder release: {exc}", file=sys.stderr)
         return 1
+    if check:
+        problems += check_bundle(course)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

@@ -26,7 +26,7 @@ import numpy as np
 from . import sandbox
 from .extract import CellError, definitions
 from .submission import MissingDefinition
-from .wire import Closed, Decoder, Encoder, ProtocolError, Reader, write_message
+from .wire import MAX_STR, Closed, Decoder, Encoder, ProtocolError, Reader, check_size, write_message
 
 HUNG = ("Превышено время выполнения теста ({seconds:g} с): возможно, в вашем коде бесконечный цикл "
         "или слишком медленная реализация.")
@@ -128,13 +128,13 @@ class Remote:
     def __len__(self):
         n = self._req("len")
         if type(n) is not int or n < 0:
-            raise WorkerFailure(BROKEN.format(why="len"))
+            raise self._ch.broken("len")
         return n
 
     def __iter__(self):
         items = self._req("iter")
         if type(items) is not list:
-            raise WorkerFailure(BROKEN.format(why="iter"))
+            raise self._ch.broken("iter")
         return iter(items)
 
     def __contains__(self, item):
@@ -143,13 +143,18 @@ class Remote:
     def __array__(self, dtype=None, copy=None):
         arr = self._req("array")
         if not isinstance(arr, np.ndarray):
-            raise WorkerFailure(BROKEN.format(why="array"))
-        return arr.astype(dtype) if dtype is not None else arr
+            raise self._ch.broken("array")
+        if dtype is None:
+            return arr
+        check_size(arr.shape, dtype, f"np.asarray({self._type})")
+        return arr.astype(dtype)
 
     def _scalar(self, kind, types):
         value = self._req("scalar", kind)
         if type(value) not in types:
             raise TypeError(f"{self._type}: ожидалось значение типа {types[0].__name__}")
+        if type(value) is str and len(value) > MAX_STR:  # the worker cuts str() and repr() to MAX_STR
+            raise self._ch.broken("str")
         return value
 
     def __float__(self):
@@ -327,6 +332,12 @@ class Channel:
                 except OSError:
                     pass
 
+    def broken(self, why: str) -> WorkerFailure:
+        """A reply the worker's own code never sends (forged by student code): stop the worker,
+        which may still be answering, and fail the test with this."""
+        self.close()
+        return WorkerFailure(BROKEN.format(why=why))
+
     def alive(self) -> bool:
         return self.box is not None and self.box.proc.poll() is None
 
@@ -492,8 +503,7 @@ class Channel:
         fn = self.callbacks.get(msg.get("id"))
         if fn is None:
             raise ProtocolError("unknown callback")
-        args = self._decode(msg.get("a", []), blobs)
-        kwargs = self._decode(msg.get("kw", {}), blobs)
+        args, kwargs = self._decode([msg.get("a", []), msg.get("kw", {})], blobs)  # one Decoder: blobs once
         if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
             raise ProtocolError("bad callback arguments")
         try:
@@ -521,6 +531,7 @@ class RemoteSubmission:
         defs = definitions(nb)
         self._syntax = list(defs.errors)
         self._sources = dict(defs.sources)
+        self._computed = dict(defs.computed)  # values only cells compute (for NameError messages)
         object.__setattr__(self, "_channel", Channel(defs.cells, scratch, isolation, limits, timeout, ro=ro))
 
     @property

@@ -6,11 +6,42 @@ import contextlib
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+#: what makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet never runs: text starting with ``= + - @``, TAB or CR gets
+    a leading ``'`` (OWASP's rule; a plain number such as ``-0.5`` stays a number)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _is_number(text: str) -> bool:
+    return _NUMBER.fullmatch(text) is not None
+
+
+class _CsvWriter:
+    """``csv.writer`` whose every cell goes through ``csv_cell``: the one way grading writes CSV."""
+
+    def __init__(self, fh):
+        self._writer = csv.writer(fh)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(c) for c in row])
 
 
 def write_gradebook(results: list[dict], path) -> None:
@@ -24,7 +55,7 @@ def write_gradebook(results: list[dict], path) -> None:
                 columns.append(col)
     fh = path if hasattr(path, "write") else open(path, "w", newline="", encoding="utf-8")
     with contextlib.nullcontext(fh) if fh is path else fh:
-        w = csv.writer(fh)
+        w = _CsvWriter(fh)
         w.writerow(["student", "assignment", "score", "max_score", "status",
                     "auto_score", "days_late", "late_penalty", "comment", *columns])
         for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
@@ -47,7 +78,7 @@ def grades_csv(results: list[dict]) -> str:
         if r["assignment"]:
             row[r["assignment"]] = r["score"]
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _CsvWriter(buf)
     w.writerow(["student", *aids, "total"])
     for student in sorted(scores):
         row = scores[student]
@@ -175,6 +206,10 @@ def summary_table(results: list[dict]) -> str:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
         if k == 0:
             lines.append("-" * (sum(widths) + 6 + 5))
+    from .reports import STRINGS, isolation_text
+
+    text, weak = isolation_text([r.get("isolation") for r in results], STRINGS["en"])
+    lines.append(("!! " if weak else "") + f"isolation: {text}")
     return "\n".join(lines)
 
 

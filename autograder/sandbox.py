@@ -183,14 +183,78 @@ def sandbox_env(home: str, extra: dict | None = None) -> dict:
     return env
 
 
-def _ro_paths(extra: list[Path]) -> list[str]:
-    """What the sandbox sees read-only besides /usr: Python, the venv, our package, extras."""
-    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
-             os.path.realpath(os.path.dirname(autograder.__file__))}
-    paths.update(os.path.realpath(p) for p in extra if p and os.path.exists(p))
-    paths = {p for p in paths if not p.startswith(("/usr/", "/proc", "/dev")) and p not in ("/", "/usr")}
-    # drop paths inside other kept paths
-    return sorted(p for p in paths if not any(p != q and p.startswith(q + "/") for q in paths))
+# --------------------------------------------------------------------------- the sandbox's view
+# Inside bubblewrap the grader's installation appears at neutral paths, so nothing of the host's
+# layout (where the course repository, the venv or pyenv live) is visible to student code:
+#   /opt/python      the base interpreter's prefix (when it is not under /usr)
+#   /opt/venv        the venv: lib/, share/, etc/, a generated pyvenv.cfg and bin/python*
+#   /opt/autograder  the folder holding the ``autograder`` package (on PYTHONPATH)
+#   /opt/data        read-only data (``--data``), also in $AUTOGRADER_DATA
+# Files of an editable install that name host paths are hidden (an empty file is bound over them).
+VIEW_PYTHON, VIEW_VENV, VIEW_PACKAGE, VIEW_DATA = "/opt/python", "/opt/venv", "/opt/autograder", "/opt/data"
+
+
+@dataclass(frozen=True)
+class View:
+    """How the host's installation is mapped into the sandbox (computed once per process)."""
+
+    binds: tuple            # (host path, sandbox path) read-only binds, outermost first
+    hidden: tuple           # sandbox paths covered with /dev/null
+    symlinks: tuple         # (target, sandbox path)
+    python: str             # the interpreter to run inside
+    env: tuple              # (name, value) added to the sandbox's environment
+
+
+def _python_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@functools.lru_cache(maxsize=1)
+def view() -> View:
+    base = os.path.realpath(sys.base_prefix)
+    venv = os.path.realpath(sys.prefix) if sys.prefix != sys.base_prefix else None
+    package = os.path.dirname(os.path.realpath(os.path.dirname(autograder.__file__)))
+    binds, hidden, symlinks = [], [], []
+    under_usr = base == "/usr" or base.startswith("/usr/")
+    py = f"python{_python_version()}"
+    base_in = base if under_usr else VIEW_PYTHON
+    if not under_usr:
+        binds.append((base, VIEW_PYTHON))
+    python = f"{base_in}/bin/{py}"
+    if venv is not None:
+        for sub in ("lib", "lib64", "share", "etc"):
+            host = os.path.join(venv, sub)
+            if os.path.isdir(host) and not os.path.islink(host):
+                binds.append((host, f"{VIEW_VENV}/{sub}"))
+        site = os.path.join(venv, "lib", py, "site-packages")
+        for name in sorted(os.listdir(site)) if os.path.isdir(site) else []:
+            if name.startswith("__editable__"):
+                hidden.append(f"{VIEW_VENV}/lib/{py}/site-packages/{name}")
+            elif name.endswith(".dist-info") and os.path.exists(os.path.join(site, name, "direct_url.json")):
+                hidden.append(f"{VIEW_VENV}/lib/{py}/site-packages/{name}/direct_url.json")
+        for name in ("python", "python3", py):
+            symlinks.append((f"{base_in}/bin/{py}", f"{VIEW_VENV}/bin/{name}"))
+        python = f"{VIEW_VENV}/bin/python3"
+    binds.append((os.path.join(package, "autograder"), f"{VIEW_PACKAGE}/autograder"))
+    return View(tuple(binds), tuple(hidden), tuple(symlinks), python,
+                (("PYTHONPATH", VIEW_PACKAGE),))
+
+
+@functools.lru_cache(maxsize=1)
+def _view_files() -> str:
+    """A folder with the view's generated files: ``pyvenv.cfg`` for the venv as seen inside
+    (home = the base interpreter's view) and ``empty`` (what hidden files show)."""
+    base = os.path.realpath(sys.base_prefix)
+    home = f"{base}/bin" if base == "/usr" or base.startswith("/usr/") else f"{VIEW_PYTHON}/bin"
+    folder = tempfile.mkdtemp(prefix="ag-view-")
+    with open(os.path.join(folder, "pyvenv.cfg"), "w", encoding="utf-8") as fh:
+        fh.write(f"home = {home}\ninclude-system-site-packages = false\n"
+                 f"version = {'.'.join(map(str, sys.version_info[:3]))}\n")
+    open(os.path.join(folder, "empty"), "wb").close()
+    for name in ("pyvenv.cfg", "empty"):
+        os.chmod(os.path.join(folder, name), 0o644)
+    os.chmod(folder, 0o755)
+    return folder
 
 
 def _dirs_for(dest: str, made: set) -> list[str]:
@@ -220,11 +284,30 @@ def bwrap_argv(scratch: Path, *, as_root: bool, ro: list[Path] = ()) -> list[str
             argv += ["--ro-bind", f, f]
     argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     made: set = set()
-    for p in _ro_paths(list(ro)):
-        argv += _dirs_for(p, made) + ["--ro-bind", p, p]
+    v = view()
+    for host, inside in v.binds:
+        argv += _dirs_for(inside, made) + ["--ro-bind", host, inside]
+    if sys.prefix != sys.base_prefix:
+        cfg = os.path.join(_view_files(), "pyvenv.cfg")
+        argv += _dirs_for(f"{VIEW_VENV}/pyvenv.cfg", made) + ["--ro-bind", cfg, f"{VIEW_VENV}/pyvenv.cfg"]
+    for inside in v.hidden:
+        argv += ["--ro-bind", os.path.join(_view_files(), "empty"), inside]
+    for target, inside in v.symlinks:
+        argv += _dirs_for(inside, made) + ["--symlink", target, inside]
+    extra = [os.path.realpath(p) for p in ro if p and os.path.exists(p)]
+    for k, host in enumerate(extra):
+        inside = VIEW_DATA if k == 0 else f"{VIEW_DATA}{k}"
+        argv += _dirs_for(inside, made) + ["--ro-bind", host, inside]
     s = os.path.realpath(scratch)
     argv += _dirs_for(s, made) + ["--bind", s, s, "--chdir", s]
     return argv
+
+
+def _inside(argv: list[str]) -> list[str]:
+    """``argv`` as run inside bubblewrap: the grader's interpreter by its neutral path."""
+    if argv and argv[0] in (sys.executable, os.path.realpath(sys.executable)):
+        return [view().python, *argv[1:]]
+    return list(argv)
 
 
 def setpriv_argv(uid: int) -> list[str]:
@@ -236,9 +319,9 @@ def command(argv: list[str], isolation: str, scratch: Path, limits: Limits, uid:
             ro: list[Path] = ()) -> list[str]:
     """The full launch command for ``argv`` under ``isolation``."""
     if isolation == "bwrap+uid":
-        return bwrap_argv(scratch, as_root=True, ro=ro) + ["--"] + limits.prlimit() + setpriv_argv(uid) + argv
+        return bwrap_argv(scratch, as_root=True, ro=ro) + ["--"] + limits.prlimit() + setpriv_argv(uid) + _inside(argv)
     if isolation == "bwrap":
-        return bwrap_argv(scratch, as_root=False, ro=ro) + ["--"] + limits.prlimit() + argv
+        return bwrap_argv(scratch, as_root=False, ro=ro) + ["--"] + limits.prlimit() + _inside(argv)
     if isolation == "process+uid":
         return limits.prlimit() + setpriv_argv(uid) + argv
     return limits.prlimit() + argv
@@ -246,9 +329,12 @@ def command(argv: list[str], isolation: str, scratch: Path, limits: Limits, uid:
 
 # --------------------------------------------------------------------------- probing
 
-@functools.lru_cache(maxsize=None)
-def _works(isolation: str) -> str | None:
-    """None if a trivial Python runs under ``isolation`` here, else why not."""
+#: why each level the last probe tried did not work (shown by the CLI when it falls back)
+PROBE_NOTES: dict[str, str] = {}
+PROBE_CELL = "import numpy\nprint('probe-ok', numpy.ones(2).sum())"
+
+
+def _preconditions(isolation: str) -> str | None:
     if not sys.platform.startswith("linux"):
         return "not Linux"
     if isolation in FULL and shutil.which("bwrap") is None:
@@ -260,22 +346,47 @@ def _works(isolation: str) -> str | None:
     for tool in ("prlimit",) + (("setpriv",) if isolation.endswith("+uid") else ()):
         if shutil.which(tool) is None:
             return f"{tool} not installed"
-    lease = UidLease.acquire()
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _works(isolation: str) -> str | None:
+    """None if grading works under ``isolation`` here, else why not.
+
+    Runs exactly what grading launches, as the sandbox uid: a one-cell notebook through
+    ``autograder.execute`` (its kernel included) and a worker (``autograder.remote``) that
+    imports a definition and answers a call.  A Python the sandbox uid cannot run (pyenv under
+    a mode-700 home), a missing package or a kernel that does not start all show up here.
+    """
+    why = _preconditions(isolation)
+    if why is not None:
+        return why
+    import nbformat
+
+    from .execute import execute
+    from .remote import RemoteSubmission
+
     scratch = Path(tempfile.mkdtemp(prefix="ag-probe-"))
     try:
-        give_scratch(scratch, lease.uid)
-        code = "import numpy, autograder.worker; open('probe', 'w').write('ok')"
-        cmd = command([sys.executable, "-c", code], isolation, scratch, Limits(), lease.uid)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE_CELL),
+                                             nbformat.v4.new_code_cell("def probe():\n    return 41 + 1")])
         try:
-            proc = subprocess.run(cmd, cwd=scratch, env=sandbox_env(str(scratch)), stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return str(exc)
-        if proc.returncode != 0 or not (scratch / "probe").exists():
-            return (proc.stderr.decode("utf-8", "replace").strip().splitlines() or [f"rc={proc.returncode}"])[-1]
-        return None
+            run = execute(nb, scratch, 60, 90, isolation=isolation, limits=Limits(cpu_s=90))
+        except Exception as exc:  # noqa: BLE001
+            return f"notebook execution: {type(exc).__name__}: {exc}"
+        outputs = "".join(str(o.get("text", "")) for c in (run.notebook.cells if run.notebook else [])
+                          for o in c.get("outputs", []))
+        if "probe-ok 2.0" not in outputs:
+            return "notebook execution: " + ("; ".join(run.errors) or "no output")[:300]
+        sub = RemoteSubmission(nb, scratch, isolation, Limits(cpu_s=60), timeout=60)
+        try:
+            answer = sub.probe()
+        except Exception as exc:  # noqa: BLE001
+            return f"worker: {type(exc).__name__}: {str(exc)[:300]}"
+        finally:
+            sub.close()
+        return None if answer == 42 else f"worker: answered {answer!r}"
     finally:
-        lease.release()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -294,13 +405,72 @@ def probe(mode: str = "auto") -> str:
         why = _works(iso)
         if why is None:
             return iso
+        PROBE_NOTES[iso] = why
         reasons.append(f"{iso}: {why}")
     if mode == "required":
         raise SandboxUnavailable("the bubblewrap sandbox cannot start here (" + "; ".join(reasons) + ")")
-    return "process+uid" if _works("process+uid") is None else "process"
+    why = _works("process+uid")
+    if why is None:
+        return "process+uid"
+    PROBE_NOTES["process+uid"] = why
+    return "process"
+
+
+# --------------------------------------------------------------------------- getting bubblewrap
+
+INSTALL_COMMAND = "sudo apt-get install -y bubblewrap"
+
+
+def ensure_bubblewrap(mode: str = "auto", *, say=print, run=subprocess.run) -> bool:
+    """Make bubblewrap available before grading; True when ``bwrap`` is on PATH afterwards.
+
+    As root on Debian/Ubuntu (``apt-get`` present) it is installed (``apt-get install -y
+    bubblewrap``, with ``apt-get update`` first when the package lists are empty); as another user
+    the one command that installs it is printed.  Nothing happens with ``--sandbox=off``, when
+    bwrap is already there, or when ``AUTOGRADER_NO_INSTALL=1``.
+    """
+    if mode == "off" or shutil.which("bwrap") is not None or not sys.platform.startswith("linux"):
+        return shutil.which("bwrap") is not None
+    apt = shutil.which("apt-get")
+    if os.geteuid() != 0 or apt is None or os.environ.get("AUTOGRADER_NO_INSTALL") == "1":
+        how = INSTALL_COMMAND if apt is not None else "install the bubblewrap package of your system"
+        say(f"autograder: bubblewrap is not installed, so student code would run with your permissions; "
+            f"to grade in the sandbox run: {how}")
+        return False
+    say("autograder: bubblewrap is not installed; installing it so that student code runs sandboxed "
+        "(apt-get install -y bubblewrap; set AUTOGRADER_NO_INSTALL=1 to skip)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    for attempt in ([apt, "install", "-y", "-qq", "bubblewrap"],
+                    [apt, "update", "-qq"], [apt, "install", "-y", "-qq", "bubblewrap"]):
+        try:
+            done = run(attempt, **quiet).returncode == 0
+        except OSError:
+            done = False
+        if done and attempt[1] == "install":
+            break
+    found = shutil.which("bwrap") is not None
+    if found:
+        _works.cache_clear()
+        probe.cache_clear()
+    else:
+        say(f"autograder: could not install bubblewrap; install it by hand: {INSTALL_COMMAND}")
+    return found
 
 
 # --------------------------------------------------------------------------- running
+
+def _args_through_fd(cmd: list[str]) -> tuple[list[str], int]:
+    """``bwrap OPTIONS -- COMMAND`` as ``bwrap --args FD -- COMMAND`` with OPTIONS in a memfd."""
+    split = cmd.index("--")
+    fd = os.memfd_create("bwrap-args", 0)  # not close-on-exec: bwrap reads it
+    data = b"".join(os.fsencode(a) + b"\0" for a in cmd[1:split])
+    view_ = memoryview(data)
+    while view_:
+        view_ = view_[os.write(fd, view_):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return [cmd[0], "--args", str(fd), *cmd[split:]], fd
+
 
 class Sandboxed:
     """One sandboxed process tree: started with a uid lease, killed entirely by ``kill()``."""
@@ -320,11 +490,24 @@ class Sandboxed:
                 give_scratch(Path(self.home), self.lease.uid)
                 home = self.home
             cmd = command(argv, isolation, scratch, limits, self.lease.uid, ro)
+            env = dict(env or {})
+            args_fd = None
             if isolation in FULL:  # make HOME inside the tmpfs before anything else
                 cmd = cmd[:cmd.index("--")] + ["--perms", "0777", "--dir", home] + cmd[cmd.index("--"):]
-            self.proc = subprocess.Popen(cmd, cwd=scratch, env=sandbox_env(home, env), stdin=stdin,
-                                         stdout=stdout, stderr=stderr, pass_fds=pass_fds,
-                                         start_new_session=True)
+                env.update(view().env)
+                if any(p and os.path.exists(p) for p in ro):
+                    env["AUTOGRADER_DATA"] = VIEW_DATA
+                # bwrap's options travel through a memfd (--args), not argv: the sandbox's pid 1 is a
+                # copy of bwrap, and its /proc/1/cmdline would show every host path bound
+                cmd, args_fd = _args_through_fd(cmd)
+                pass_fds = (*pass_fds, args_fd)
+            try:
+                self.proc = subprocess.Popen(cmd, cwd=scratch, env=sandbox_env(home, env), stdin=stdin,
+                                             stdout=stdout, stderr=stderr, pass_fds=pass_fds,
+                                             start_new_session=True)
+            finally:
+                if args_fd is not None:
+                    os.close(args_fd)
         except BaseException:
             self._cleanup()
             raise

@@ -11,6 +11,7 @@ file and the pytest working folder are in ``workdir``, a folder the sandbox cann
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -20,6 +21,16 @@ from pathlib import Path
 from . import sandbox
 from .course import Assignment
 from .execute import child_env, kill_tree
+
+#: RLIMIT_DATA of the grading pytest process, in MB, so that a hole left in the wire caps costs one
+#: test of one submission, not the machine: beyond it an allocation raises MemoryError.
+#: Measured peak VmData of the grading process (solutions, bwrap): a01-a04 204-211 MB, a05 333 MB
+#: with torch and the synthetic CIFAR-10 (estimated 650 MB with the real test set); one message
+#: may add about 0.5 GB (the caps in ``autograder.wire``).  RLIMIT_DATA rather than RLIMIT_AS:
+#: torch and the BLAS threads reserve address space they never use (a05: VmSize 880 MB).
+#: Never below the assignment's memory_mb: the worker inherits the limit, and its own RLIMIT_AS
+#: (memory_mb) is meant to be the one that binds.
+GRADER_MEMORY_MB = 4096
 
 UNFINISHED = ("Проверка не завершилась: процесс проверки был остановлен (превышено общее время "
               "проверки, или ваш код завершил процесс: sys.exit, os._exit, нехватка памяти).")
@@ -43,7 +54,8 @@ def pytest_command(assignment: Assignment, notebook: Path | None, results: Path,
 def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
                 public_only: bool = False, data_dir: Path | None = None,
                 collect_only: bool = False, scratch: Path | None = None,
-                isolation: str | None = None, terminal: bool = True) -> list[str]:
+                isolation: str | None = None, files: Path | None = None,
+                terminal: bool = True) -> list[str]:
     """pytest's arguments for running ``assignment``'s rubric; the plugin is loaded by the caller
     (``-p autograder.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
     terminal=False: no terminal reporter (the self-check prints its own table)."""
@@ -72,14 +84,32 @@ def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
         cmd += ["--ag-scratch", str(scratch)]
     if isolation is not None:
         cmd += ["--ag-isolation", isolation]
+    if files is not None:
+        cmd += ["--ag-files", str(files)]
     limits = sandbox.Limits.of(assignment, cpu_s=assignment.rubric_timeout)
     cmd += ["--ag-limits", json.dumps(limits.as_dict())]
     return cmd
 
 
-def _run(cmd: list[str], workdir: Path, timeout: float) -> tuple[bool, str]:
+def grader_memory_mb(assignment: Assignment) -> int:
+    """The memory limit of the grading pytest process for ``assignment`` (see GRADER_MEMORY_MB)."""
+    return max(GRADER_MEMORY_MB, int(assignment.memory_mb))
+
+
+def _limit_memory(pid: int, memory_mb: int) -> None:
+    """RLIMIT_DATA of a started process (prlimit, not preexec_fn: classes are graded from threads).
+    It applies before any student code runs: the worker starts seconds later, from this process."""
+    limit = memory_mb * 2**20
+    try:
+        resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
+    except ProcessLookupError:  # already gone: its output says why
+        pass
+
+
+def _run(cmd: list[str], workdir: Path, timeout: float, memory_mb: int) -> tuple[bool, str]:
     proc = subprocess.Popen(cmd, cwd=workdir, env=child_env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    _limit_memory(proc.pid, memory_mb)
     try:
         out, _ = proc.communicate(timeout=timeout)
         return False, out.decode("utf-8", "replace")
@@ -112,7 +142,7 @@ def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str], str | 
 def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
                public_only: bool = False, data_dir: Path | None = None,
                collect_only: bool = False, scratch: Path | None = None,
-               isolation: str | None = None) -> RubricRun:
+               isolation: str | None = None, files: Path | None = None) -> RubricRun:
     """Score ``notebook`` (or, with collect_only, just list the rubric's tests).
 
     workdir: the grader's private folder (results file, current folder of pytest); never the
@@ -126,8 +156,8 @@ def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
     start = time.monotonic()
     cmd = pytest_command(assignment, notebook, results, public_only=public_only,
                          data_dir=data_dir, collect_only=collect_only, scratch=scratch,
-                         isolation=isolation)
-    timed_out, output = _run(cmd, workdir, assignment.rubric_timeout)
+                         isolation=isolation, files=files)
+    timed_out, output = _run(cmd, workdir, assignment.rubric_timeout, grader_memory_mb(assignment))
     collected, finished, import_errors, isolation = _read(results)
     run = RubricRun(import_errors=import_errors, seconds=time.monotonic() - start, isolation=isolation)
     if not collected:

@@ -71,9 +71,9 @@ def run_check(namespace: dict, task: str | None = None, assignment: str | None =
     with tempfile.TemporaryDirectory(prefix="ag-check-") as tmp:
         results = Path(tmp) / "results.jsonl"
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        # the kernel's current folder holds the notebook's files (saved weights): submission_dir
+        # the kernel's current folder holds the notebook's files (saved weights): submitted_file
         args = rubric_args(a, None, results, public_only=True, data_dir=course.data_dir(),
-                           scratch=Path.cwd(), terminal=False)
+                           scratch=Path.cwd(), files=Path.cwd(), terminal=False)
         args += ["--capture=sys"]
         if task:
             args += ["-k", task]

@@ -63,6 +63,11 @@ class Submission:
     def has(self, name: str) -> bool:
         return name in self._module.__dict__
 
+    @property
+    def _computed(self) -> dict[str, int]:
+        """Global names only the notebook's skipped cells assign -> cell number."""
+        return dict(self._defs.computed)
+
     def _reseed(self, seed: int = 0) -> None:
         """Reset the random generators the submission uses (private: a student's ``seed`` wins)."""
         seed_generators(seed)

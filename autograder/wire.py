@@ -13,22 +13,36 @@ Values inside the header are JSON with tagged objects:
 - ``{"~": "slice"|"ellipsis"|"dtype"|"type"|"bytes", ...}``.
 
 Whatever arrives is decoded defensively: sizes, nesting depth and types are checked, arrays are
-loaded with ``allow_pickle=False``.  A malformed message raises ``ProtocolError``.
+loaded with ``allow_pickle=False``.  Each blob is used at most once, and the bytes a message decodes
+to are counted from its headers (dtype itemsize x shape) before anything is allocated, up to
+``MAX_DECODED``.  A malformed or oversized message raises ``ProtocolError``.
 """
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import struct
 import sys
 
 import numpy as np
 
-MAX_HEADER = 64 * 2**20
-MAX_BLOB = 1024 * 2**20
+# Caps on what one message may make the grader read and allocate.  Largest legitimate messages of
+# the five rubrics (solutions graded with a counter, synthetic CIFAR-10): header 180 KB (a04),
+# blob bytes 3.0 MB sent (a05: a batch of 250 CIFAR images, 3x32x32 float32; the same with the
+# real data set) and 0.8 MB received (a04); the largest float64 array made from a student's value
+# 0.8 MB.  The caps leave a margin of 40x or more, and together bound what one reply can cost the
+# grader to about MAX_MESSAGE + 20 x MAX_HEADER (JSON objects) + MAX_CONVERTED.
+MAX_HEADER = 8 * 2**20        # JSON header bytes
+MAX_MESSAGE = 256 * 2**20     # blob bytes read per message
+MAX_DECODED = 256 * 2**20     # bytes the Decoder allocates per message (arrays, bytes), counted first
+MAX_CONVERTED = 64 * 2**20    # the largest array the grader converts a student's value to (as_array)
+MAX_STR = 100_000             # characters of str()/repr() of a student's object
 MAX_BLOBS = 100_000
 MAX_DEPTH = 64
+TOO_LARGE = ("{what}: значение слишком большое для проверки (форма {shape}, {mb:.0f} МБ как {dtype}; "
+             "допускается не больше {limit} МБ): проверьте форму результата.")
 PLAIN_SCALARS = (type(None), bool, int, float, str)
 
 
@@ -38,6 +52,20 @@ class ProtocolError(Exception):
 
 class Closed(ProtocolError):
     pass
+
+
+class TooLarge(AssertionError):
+    """A student's value is too large to convert in the grader (the test fails with this)."""
+
+
+def check_size(shape, dtype, what: str) -> None:
+    """Refuse, before converting, an array of ``shape`` that would exceed MAX_CONVERTED bytes as
+    ``dtype``.  shape: tuple of ints; what: the call that produced the value (the message)."""
+    dt = np.dtype(dtype)
+    nbytes = math.prod(shape) * dt.itemsize
+    if nbytes > MAX_CONVERTED:
+        raise TooLarge(TOO_LARGE.format(what=what, shape=tuple(shape), mb=nbytes / 2**20, dtype=dt.name,
+                                        limit=MAX_CONVERTED // 2**20))
 
 
 def _torch():
@@ -65,20 +93,49 @@ def array_tag(enc: "Encoder", arr: np.ndarray, **extra) -> dict:
     return {"~": "nd", "dt": arr.dtype.str, "sh": list(arr.shape), "b": enc.blob(arr.tobytes()), **extra}
 
 
-def array_from(tag: dict, data: bytes) -> np.ndarray:
-    if tag.get("~") == "npy":
-        return load_array(data)
+def _nd_layout(tag: dict) -> tuple[np.dtype, tuple]:
+    """dtype and shape of an ``nd`` tag, checked (numeric, non-negative int dimensions)."""
     try:
         dt = np.dtype(str(tag.get("dt")))
-        shape = tuple(int(n) for n in tag.get("sh"))
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - whatever np.dtype refuses
         raise ProtocolError("bad array header") from None
-    if dt.hasobject or dt.kind not in "biufcSUMm" or any(n < 0 for n in shape) or len(shape) > 32:
+    shape = tag.get("sh")
+    if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise ProtocolError("bad array shape")
+    if dt.hasobject or dt.kind not in "biufcSUMm":
+        raise ProtocolError("bad array dtype")
+    return dt, tuple(shape)
+
+
+def _npy_layout(data) -> tuple[np.dtype, tuple, int]:
+    """dtype, shape and data offset of an ``np.save`` blob, read from its header alone."""
+    fp = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+        shape, _, dt = read(fp)
+    except Exception:  # noqa: BLE001 - a malformed header, whatever numpy raises
+        raise ProtocolError("bad array header") from None
+    if dt.hasobject or len(shape) > 32:
         raise ProtocolError("bad array dtype/shape")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if count * dt.itemsize != len(data):
+    return dt, shape, fp.tell()
+
+
+def array_from(tag: dict, data, charge=None) -> np.ndarray:
+    """The array of an ``nd``/``npy`` tag; its size is checked against the blob and passed to
+    ``charge(nbytes)`` (which may refuse) before anything is allocated.  An ``nd`` array takes
+    over a ``bytearray`` blob without copying it (each blob is decoded once)."""
+    npy = tag.get("~") == "npy"
+    dt, shape, offset = _npy_layout(data) if npy else (*_nd_layout(tag), 0)
+    nbytes = math.prod(shape) * dt.itemsize  # Python ints: a forged shape cannot overflow
+    if dt.itemsize == 0 or nbytes != len(data) - offset:
         raise ProtocolError("array size mismatch")
-    return np.frombuffer(bytearray(data), dtype=dt).reshape(shape)
+    if charge is not None:
+        charge(nbytes)
+    if npy:
+        return load_array(data)
+    buf = data if type(data) is bytearray else bytearray(data)
+    return np.frombuffer(buf, dtype=dt).reshape(shape)
 
 
 class Encoder:
@@ -128,15 +185,37 @@ class Encoder:
         return self.on_other(v)
 
 
+def _items(tag: dict, key: str, length: int | None = None) -> list:
+    """``tag[key]``, which must be a JSON list (of ``length`` items when given)."""
+    items = tag.get(key)
+    if type(items) is not list or (length is not None and len(items) != length):
+        raise ProtocolError(f"bad {tag.get('~')} tag")
+    return items
+
+
 class Decoder:
-    def __init__(self, blobs: list[bytes], on_ref, on_cb):
+    """Decodes one message's values; ``budget``: the bytes it may allocate for them in all.
+
+    Decode everything of one message with one Decoder: it remembers which blobs were used."""
+
+    def __init__(self, blobs: list[bytes], on_ref, on_cb, budget: int = MAX_DECODED):
         self.blobs = blobs
         self.on_ref, self.on_cb = on_ref, on_cb
+        self.used: set[int] = set()
+        self.left = budget
 
     def _blob(self, i):
         if type(i) is not int or not 0 <= i < len(self.blobs):
             raise ProtocolError("bad blob index")
+        if i in self.used:
+            raise ProtocolError("blob used twice")
+        self.used.add(i)
         return self.blobs[i]
+
+    def _charge(self, nbytes: int) -> None:
+        if nbytes > self.left:
+            raise ProtocolError("message decodes to too much data")
+        self.left -= nbytes
 
     def dec(self, v, depth: int = 0):
         if depth > MAX_DEPTH + 2:
@@ -150,37 +229,42 @@ class Decoder:
             raise ProtocolError(f"unexpected {t.__name__}")
         tag = v.get("~")
         if tag == "tuple":
-            return tuple(self.dec(x, depth + 1) for x in v["v"])
+            return tuple(self.dec(x, depth + 1) for x in _items(v, "v"))
         if tag == "dict":
-            keys = [self.dec(k, depth + 1) for k in v["k"]]
-            vals = [self.dec(x, depth + 1) for x in v["v"]]
+            keys = [self.dec(k, depth + 1) for k in _items(v, "k")]
+            vals = [self.dec(x, depth + 1) for x in _items(v, "v")]
             try:
                 return dict(zip(keys, vals))
             except TypeError:
                 raise ProtocolError("unhashable key") from None
         if tag == "set":
             try:
-                return set(self.dec(x, depth + 1) for x in v["v"])
+                return set(self.dec(x, depth + 1) for x in _items(v, "v"))
             except TypeError:
                 raise ProtocolError("unhashable item") from None
         if tag in ("nd", "npy"):
-            arr = array_from(v, self._blob(v.get("b")))
+            arr = array_from(v, self._blob(v.get("b")), self._charge)
             if v.get("torch") is not True:
                 return arr[()] if v.get("scalar") is True and arr.ndim == 0 else arr
             torch = _torch()
             if torch is None:
                 return arr
-            tensor = torch.from_numpy(arr.copy())
+            try:
+                tensor = torch.from_numpy(arr)  # arr is writable and shared with nothing
+            except TypeError:
+                raise ProtocolError("bad tensor dtype") from None
             if v.get("rg") is True and tensor.is_floating_point():
                 tensor.requires_grad_(True)
             return tensor
         if tag == "slice":
-            a, b, c = (self.dec(x, depth + 1) for x in v["v"])
+            a, b, c = (self.dec(x, depth + 1) for x in _items(v, "v", 3))
             return slice(a, b, c)
         if tag == "ellipsis":
             return Ellipsis
         if tag == "bytes":
-            return bytes(self._blob(v.get("b")))
+            data = self._blob(v.get("b"))
+            self._charge(len(data))
+            return bytes(data)
         if tag == "dtype":
             try:
                 dt = np.dtype(str(v["v"]))
@@ -222,19 +306,21 @@ class Reader:
         self.fd = fd
         self.wait = wait  # callable(): blocks until readable or raises
 
-    def _exact(self, n: int) -> bytes:
-        chunks, got = [], 0
+    def _exact(self, n: int) -> bytearray:
+        """n bytes, read into one buffer (a blob's array takes it over without a copy)."""
+        buf = bytearray(n)
+        view, got = memoryview(buf), 0
         while got < n:
             if self.wait is not None:
                 self.wait()
-            chunk = os.read(self.fd, min(n - got, 1 << 20))
-            if not chunk:
+            k = os.readv(self.fd, [view[got:got + (1 << 20)]])
+            if not k:
                 raise Closed("channel closed")
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+            got += k
+        return buf
 
-    def read(self) -> tuple[dict, list[bytes]]:
+    def read(self) -> tuple[dict, list[bytearray]]:
+        """One message: its header and blobs; sizes are checked before each part is read."""
         (n,) = struct.unpack("<I", self._exact(4))
         if n > MAX_HEADER:
             raise ProtocolError("header too large")
@@ -251,7 +337,7 @@ class Reader:
         for _ in range(count):
             (size,) = struct.unpack("<Q", self._exact(8))
             total += size
-            if size > MAX_BLOB or total > MAX_BLOB:
+            if total > MAX_MESSAGE:
                 raise ProtocolError("message too large")
             blobs.append(self._exact(size))
         return header, blobs

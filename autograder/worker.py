@@ -20,7 +20,7 @@ import traceback
 
 import numpy as np
 
-from .wire import Closed, Decoder, Encoder, Reader, write_message
+from .wire import MAX_STR, Closed, Decoder, Encoder, Reader, write_message
 
 MAX_ITEMS = 1_000_000
 BINOPS = {name: getattr(operator, name) for name in
@@ -214,7 +214,7 @@ class Worker:
         conv = {"float": float, "int": int, "bool": bool, "index": operator.index, "str": str,
                 "repr": repr, "complex": complex}[kind]
         value = conv(target)
-        return value[:100_000] if isinstance(value, str) else value
+        return value[:MAX_STR] if isinstance(value, str) else value
 
     def op_binop(self, target, name, other, reflected):
         fn = BINOPS[name]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import sys
 import textwrap
 import time
@@ -32,7 +33,7 @@ RUBRIC = f'''
 import numpy as np, pytest
 from autograder.testing import assert_close, rel_error
 
-ASSIGNMENT = {{"title": "hostile corpus", "cell_timeout": 4, "notebook_timeout": 20, "test_timeout": 4,
+ASSIGNMENT = {{"title": "hostile corpus", "cell_timeout": 4, "notebook_timeout": 20, "test_timeout": 8,
               "rubric_timeout": 60, "memory_mb": 1024, "max_processes": 64, "file_size_mb": 16}}
 EXPECTED = "{SECRET}"
 
@@ -158,6 +159,32 @@ for name in ("_results.jsonl", "result.json", "results.json", "../_results.jsonl
         pass
 '''
 
+#: the student's name is the notebook's file name: it starts a row of gradebook.csv and grades.csv
+FORMULA_STUDENT = "=1+2<b>html"
+FORGE = r'''
+import json, os, struct, sys, time
+
+def _forge(header, blobs):
+    """A raw frame on the worker's own output fd (argv[2]) in place of its reply."""
+    head = json.dumps(header).encode()
+    data = [struct.pack("<I", len(head)), head, struct.pack("<I", len(blobs))]
+    for b in blobs:
+        data += [struct.pack("<Q", len(b)), b]
+    view = memoryview(b"".join(data))
+    while view:
+        view = view[os.write(int(sys.argv[2]), view):]
+    time.sleep(60)
+
+def _block():
+    """One 4 MB array in blob 0."""
+    return {"~": "nd", "dt": "|u1", "sh": [4 * 2**20], "b": 0}
+'''
+FORGED_REPLY = _neuron_forward('_forge({"k": "ok", "v": [_block()] * 24}, [bytes(4 * 2**20)])')
+FORGED_CALLBACK = '''def check_gradient(func, X, h=1e-5):
+    cid = int(func.__name__.rsplit("_", 1)[1])
+    _forge({"k": "cb", "id": cid, "a": [_block()], "kw": {"~": "dict", "k": ["h"], "v": [_block()]}},
+           [bytes(4 * 2**20)])'''
+
 #: name -> (base, extra cells, expected score, what it does)
 CASES: dict[str, tuple[str, list[str], float, str]] = {
     "loop_top_level": ("stub", ["while True:\n    pass"], 0, "infinite loop in a top-level cell"),
@@ -252,8 +279,12 @@ def relu(x):
                                  "    try:\n        os.symlink('/etc/shadow', name)\n    except OSError as exc:\n"
                                  "        print(exc)"], 3,
                         "plants symlinks where the grader reads and writes"),
+    "forged_frames": ("good", [FORGE, FORGED_REPLY, FORGED_CALLBACK], 1,
+                      "the worker's code writes raw frames to the grader: a reply and a callback that "
+                      "reference one 4 MB block 24 times"),
     "not_json": ("raw", ["this is not a notebook {"], 0, "a file that is not JSON"),
     "ten_thousand_cells": ("stub", ["x = 1"] * 10_000, 0, "10,000 cells"),
+    FORMULA_STUDENT: ("good", [], 3, "a student named like a spreadsheet formula with HTML (CSV injection)"),
 }
 CONTROL = "control_good"
 
@@ -405,6 +436,79 @@ def _leftovers() -> list[str]:
     return found
 
 
+def _csv_problems(results: list[dict], out: Path) -> list[str]:
+    """The CSVs and pages written for the corpus: no cell a spreadsheet would run as a formula."""
+    import csv
+
+    from autograder.results import write_all
+
+    write_all(results, out)
+    problems = []
+    for name in ("gradebook.csv", "grades.csv"):
+        with open(out / name, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        formulas = [c for row in rows for c in row if c.startswith(("=", "+", "@", "\t", "\r"))]
+        if formulas:
+            problems.append(f"{name}: cells a spreadsheet runs as formulas: {formulas[:3]}")
+        if "'" + FORMULA_STUDENT not in {row[0] for row in rows}:
+            problems.append(f"{name}: no row for {FORMULA_STUDENT!r} (neutralised with a leading ')")
+    if "<b>html" in (out / "report.html").read_text(encoding="utf-8"):
+        problems.append("report.html: a student's name was not escaped")
+    return problems
+
+
+#: link attacks added to the corpus class (autograder.intake): each must be refused, zero
+LINK_ATTACKS = ("linked_solution", "linked_folder", "hardlinked_solution")
+#: the grader's own processes (not the sandboxed student code) stay under this resident size
+GRADER_RSS_LIMIT = 1536 * 2**20
+
+
+def _class_with_link_attacks(klass: Path, solution: Path) -> Path:
+    """The corpus as a class of loose notebooks, plus hand-ins that are links to the solution
+    (a notebook symlink, a student folder symlinked to a folder holding it, a hard link)."""
+    shutil.copytree(CORPUS, klass)
+    os.symlink(solution, klass / "linked_solution.ipynb")
+    hidden = klass.parent / "elsewhere"
+    hidden.mkdir()
+    shutil.copy(solution, hidden / "a01_neurons.ipynb")
+    os.symlink(hidden, klass / "linked_folder")
+    os.link(hidden / "a01_neurons.ipynb", klass / "hardlinked_solution.ipynb")
+    return klass
+
+
+class _GraderMemory:
+    """Samples the resident memory of this process and its descendants that are not sandboxed
+    student code (uids of the sandbox excluded) while grading runs; ``peak`` in bytes."""
+
+    def __enter__(self):
+        import threading
+
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        import psutil
+
+        from autograder.sandbox import UID_BASE
+
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    if p.uids().real < UID_BASE and p.name() not in ("bwrap", "prlimit", "setpriv"):
+                        total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 @pytest.mark.slow
 def test_hostile_corpus(tmp_path):
     from autograder import sandbox
@@ -419,9 +523,11 @@ def test_hostile_corpus(tmp_path):
     nbformat.write(solution, course_root / "solutions" / "a01_neurons.ipynb")
     before = sorted(str(p) for p in course_root.rglob("*"))
     out = tmp_path / "out"
-    targets = discover([CORPUS])
+    klass = _class_with_link_attacks(tmp_path / "class", course_root / "solutions" / "a01_neurons.ipynb")
+    targets = discover([klass])
     start = time.monotonic()
-    results = {r["student"]: r for r in grade_all(targets, Course(course_root), out, jobs=2, progress=False)}
+    with _GraderMemory() as memory:
+        results = {r["student"]: r for r in grade_all(targets, Course(course_root), out, jobs=2, progress=False)}
     seconds = time.monotonic() - start
     isolation = sandbox.probe("auto")
 
@@ -452,6 +558,16 @@ def test_hostile_corpus(tmp_path):
             problems.append(f"{name}: /etc/shadow or /etc/passwd leaked")
         if "NETWORK-OPEN" in blob:
             problems.append(f"{name}: network reachable")
+    problems += _csv_problems(list(results.values()), out)
+    for name in LINK_ATTACKS:
+        r = results.get(name)
+        if r is None or r["score"] != 0 or not any("refused" in e for e in r["errors"]):
+            problems.append(f"{name}: a linked submission was not refused: {r and (r['score'], r['errors'][:2])}")
+        for f in (out / name).rglob("*"):
+            if f.is_file() and SECRET in f.read_text(encoding="utf-8", errors="replace"):
+                problems.append(f"{name}: the solution reached {f}")
+    if isolation.endswith("+uid") and memory.peak > GRADER_RSS_LIMIT:  # else student code is ours
+        problems.append(f"the grader's processes reached {memory.peak / 2**20:.0f} MB resident")
     if isolation in sandbox.FULL:
         net = _outputs(out / "network" / "a01_neurons" / "executed.ipynb")
         if "network:" not in net:
@@ -469,7 +585,8 @@ def test_hostile_corpus(tmp_path):
         time.sleep(0.5)
     assert not left, f"processes left running: {left[:5]}"
     assert not problems, "\n".join(problems)
-    print(f"hostile corpus: {len(results)} notebooks in {seconds:.0f} s under {isolation}")
+    print(f"hostile corpus: {len(results)} notebooks in {seconds:.0f} s under {isolation}, "
+          f"grader peak {memory.peak / 2**20:.0f} MB resident")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ Grading tests (``tests/grading/<assignment>.py``) import everything from here::
 
 Nothing here imports or touches student code: a test passes plain data (arrays, numbers,
 lists) to the objects it gets from the ``submission`` fixture and compares what comes back.
+Files the student handed in are read with the ``submitted_file`` fixture (``files``).
 """
 from .asserts import as_array, assert_close, assert_shape, assert_finite, assert_no_loops
+from .files import check_checkpoint, load_state_dict, read_submitted
 from .gradcheck import (
     numeric_gradient,
     numeric_gradient_array,
@@ -23,6 +25,9 @@ __all__ = [
     "assert_shape",
     "assert_finite",
     "assert_no_loops",
+    "check_checkpoint",
+    "load_state_dict",
+    "read_submitted",
     "numeric_gradient",
     "numeric_gradient_array",
     "numeric_gradient_attr",

@@ -10,6 +10,8 @@ import textwrap
 
 import numpy as np
 
+from ..wire import check_size
+
 _PRINT = dict(precision=4, threshold=40, edgeitems=3, suppress_small=True)
 
 
@@ -18,31 +20,49 @@ def _fmt(a) -> str:
     return np.array2string(a, **_PRINT) if a.ndim else repr(a.item())
 
 
+def _not_numeric(value, what: str, exc: Exception) -> AssertionError:
+    return AssertionError(
+        f"{what}: ожидался числовой массив, получено значение типа {type(value).__name__} ({exc})")
+
+
+def _plain(value, what: str) -> np.ndarray:
+    """``np.asarray(value)`` without a dtype: an ndarray (or tensor) is not copied or converted."""
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # a ragged list, a handle that is not an array...
+        raise _not_numeric(value, what, exc) from None
+
+
+def _float64(arr: np.ndarray, value, what: str) -> np.ndarray:
+    """arr as float64, refused before converting when it would exceed ``wire.MAX_CONVERTED``."""
+    check_size(arr.shape, np.float64, what)
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except Exception as exc:  # objects, None, a string...
+        raise _not_numeric(value, what, exc) from None
+
+
 def as_array(value, what: str) -> np.ndarray:
-    """``np.asarray(value, float64)`` with a clear message when the value is not numeric.
+    """``np.asarray(value, float64)`` with a clear message when the value is not numeric, or too
+    large: a value over ``wire.MAX_CONVERTED`` bytes as float64 is refused before it is converted.
 
     value: what the student's code returned.  Returns a float64 ndarray.
     """
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except Exception as exc:  # a list of objects, None, a string...
-        raise AssertionError(
-            f"{what}: ожидался числовой массив, получено значение типа {type(value).__name__} ({exc})"
-        ) from None
-    return arr
+    return _float64(_plain(value, what), value, what)
 
 
 def assert_shape(value, shape, what: str) -> np.ndarray:
-    """The result has exactly this shape; returns it as a float64 array.
+    """The result has exactly this shape; returns it as a float64 array.  The shape is checked
+    before the value is converted (a huge wrong-shaped result is never copied).
 
     shape: tuple of ints (``()`` for a scalar).
     """
-    arr = as_array(value, what)
+    arr = _plain(value, what)
     if arr.shape != tuple(shape):
         raise AssertionError(
             f"{what}: неверная форма результата: ожидалась {tuple(shape)}, получена {arr.shape}"
         )
-    return arr
+    return _float64(arr, value, what)
 
 
 def assert_finite(value, what: str) -> np.ndarray:

@@ -57,3 +57,14 @@ def test_missing_definition_message_names_it():
         raise AssertionError("MissingDefinition not raised")
     assert sub.source_of("f").startswith("def f")
     assert sub.has("f") and not sub.has("Linear")
+
+
+def test_values_computed_by_skipped_cells_are_recorded_with_their_cell():
+    nb = notebook([
+        ("code", "import numpy as np\nN = 3"),
+        ("code", "layer = Linear(4, 3)\nbiases = np.array([3.14, 2.71])\nfor i in range(2):\n    total = i\n"
+                 "def helper(z):\n    inner = z\n    return inner"),
+        ("code", "weights, (a, b) = np.ones(3), (1, 2)\nN = N + 1"),
+    ])
+    defs = definitions(nb)
+    assert defs.computed == {"layer": 2, "biases": 2, "i": 2, "total": 2, "weights": 3, "a": 3, "b": 3}

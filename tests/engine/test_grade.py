@@ -113,3 +113,17 @@ def test_cli_exit_codes_and_gradebook(tiny, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["grade"])
     assert exc.value.code == 2
+
+
+def test_name_error_on_a_notebook_value_says_graded_code_does_not_see_it(tiny, tmp_path):
+    nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    nb.cells[3].source = "def double(x):\n    return twos[0] * np.asarray(x)"
+    nb.cells[4].source = "twos = np.full(3, 2.0)"  # a data cell: not imported for the tests
+    nb.cells[5].source = nb.cells[5].source.replace("return self.k * x", "return k * x")
+    result = grade_notebook(Target("global", _write(tmp_path / "global" / "a00_tiny.ipynb", nb)), tiny, tmp_path / "out")
+    tests = _by_name(result)
+    msg = tests["test_double_value"]["output"]
+    assert "NameError" in msg and "`twos`" in msg and "ячейке 4" in msg and "`self.twos`" in msg, msg
+    assert "видит только определения ноутбука" in msg
+    other = tests["test_scale"]["output"]  # `k` is nowhere in the notebook: the plain message
+    assert "NameError" in other and "видит только" not in other, other

@@ -23,6 +23,7 @@ from autograder.testing import (
     assert_shape,
     batch_sizes,
     feature_counts,
+    load_state_dict,
     numeric_gradient_array,
     numeric_gradient_attr,
     reference,
@@ -38,6 +39,8 @@ ASSIGNMENT = {
     "memory_mb": 4096,        # PyTorch
 }
 
+#: the saved weights of task 4 (the notebook asks for "tens of megabytes at most")
+WEIGHTS_MAX_MB = 50
 TORCH_REASON = "не оценено: установите дополнительную зависимость torch (pip install '.[torch]')"
 #: gradients: relative error of a correct float64 backward is ~1e-9; float32 code stays under 1e-4
 GRAD_TOL = 1e-5
@@ -744,7 +747,7 @@ def _cifar_folder(data_dir):
 
 
 @pytest.fixture(scope="module")
-def cifar_predictions(submission, submission_dir, data_dir):
+def cifar_predictions(submission, submitted_file, data_dir):
     """(predicted labels, true labels) of the student's Model with their weights on test_batch."""
     torch = _torch()
     from autograder.datasets import load_cifar10
@@ -754,20 +757,17 @@ def cifar_predictions(submission, submission_dir, data_dir):
         pytest.skip("не оценено: нет данных CIFAR-10 (папка cifar-10-batches-py; "
                     "укажите её в autograder grade --data DIR)")
     name = submission.WEIGHTS_PATH
-    path = (Path(submission_dir or ".") / str(name))
-    assert path.is_file(), (
-        f"файл весов {name} не найден рядом с ноутбуком: обучите модель, сохраните "
-        f"torch.save(model.state_dict(), WEIGHTS_PATH) и сдайте файл вместе с ноутбуком")
+    assert isinstance(name, str), f"WEIGHTS_PATH должен быть строкой с именем файла весов, а не {type(name).__name__}"
+    hint = (" Обучите модель, сохраните torch.save(model.state_dict(), WEIGHTS_PATH) и сдайте файл "
+            "вместе с ноутбуком; WEIGHTS_PATH — только имя файла.")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise AssertionError(
-            f"файл весов {name} не читается torch.load(..., weights_only=True): сохраняйте "
-            f"model.state_dict(), а не всю модель ({type(exc).__name__}: {str(exc)[:200]})") from None
+        state = load_state_dict(submitted_file(name, max_mb=WEIGHTS_MAX_MB), max_mb=WEIGHTS_MAX_MB)
+    except AssertionError as exc:
+        raise AssertionError(f"WEIGHTS_PATH = {name[:100]!r}: {exc}.{hint}") from None
     _seed_student_torch(submission)
     model = submission.Model()
     try:
-        model.load_state_dict(dict(state))
+        model.load_state_dict(state)
     except Exception as exc:
         raise AssertionError(
             f"веса из {name} не подходят к Model(): архитектура в ноутбуке должна совпадать с той, "
