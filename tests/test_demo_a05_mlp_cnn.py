@@ -17,6 +17,33 @@ TORCH_TESTS = {
     "test_train_updates_and_saves", "test_cifar_accuracy", "test_cifar_mean_precision", "test_cifar_mean_recall",
 }
 MAX_SCORE = 10.0 if HAS_TORCH else 7.0
+#: every test of the rubric (the hardcoding student must lose them all)
+ALL_TESTS = {
+    "test_linear_init",
+    "test_linear_forward",
+    "test_linear_backward_input",
+    "test_linear_backward_params",
+    "test_linear_update",
+    "test_relu_forward_values",
+    "test_relu_backward",
+    "test_softmax_forward",
+    "test_softmax_backward",
+    "test_softmax_stable",
+    "test_mlp_predict_proba",
+    "test_mlp_predict",
+    "test_mlp_fit_lowers_loss",
+    "test_mlp_fit_does_not_mutate",
+    "test_mlp_fit_one_full_batch_step",
+    "test_moons_accuracy",
+    "test_blobs_accuracy",
+    "test_model_outputs_probabilities",
+    "test_calculate_loss",
+    "test_gradients_reach_all_parameters",
+    "test_train_updates_and_saves",
+    "test_cifar_accuracy",
+    "test_cifar_mean_precision",
+    "test_cifar_mean_recall",
+}
 FAILED = {
     "perfect": set(),
     # Linear.backward: self.db = d (no sum over the batch): b -= alpha*db cannot broadcast, so every
@@ -28,12 +55,16 @@ FAILED = {
     "a05-ce-no-mean": {"test_calculate_loss"},
     # Model ends with Linear (logits), calculate_loss uses F.cross_entropy: argmax and metrics are fine
     "a05-logits": {"test_model_outputs_probabilities", "test_calculate_loss"},
+    # implements nothing: zeros, uniform probabilities, the notebook's printed softmax example,
+    # hand-written classifiers (the seminar's rule, the nearest blob center, the nearer moon) and
+    # a fit that does nothing, a constant CNN and loss, no weights file
+    "a05-hardcoded": ALL_TESTS,
 }
 if not HAS_TORCH:
     FAILED = {student: failed - TORCH_TESTS for student, failed in FAILED.items()}
 EXPECTED = {"perfect": MAX_SCORE, "a05-db-not-summed": MAX_SCORE - 4.0,
             "a05-ce-no-mean": MAX_SCORE - (0.5 if HAS_TORCH else 0.0),
-            "a05-logits": MAX_SCORE - (1.0 if HAS_TORCH else 0.0)}
+            "a05-logits": MAX_SCORE - (1.0 if HAS_TORCH else 0.0), "a05-hardcoded": 0.0}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

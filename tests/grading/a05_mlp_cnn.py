@@ -26,6 +26,7 @@ from autograder.testing import (
     load_state_dict,
     numeric_gradient_array,
     numeric_gradient_attr,
+    reference,
     rel_error,
     seeds,
     well_conditioned,
@@ -45,14 +46,112 @@ TORCH_REASON = "не оценено: установите дополнитель
 GRAD_TOL = 1e-5
 
 
+# Public tests compare with literals (seeded inputs, computed once with the reference and written
+# below) or with numeric gradients of the student's own forward, after checking that forward on a
+# literal ("anchor"), so zeros everywhere earn nothing.  Reference code (@reference) is used by
+# hidden tests only and never reaches the student bundle.
+
+
 def _rng(seed):
     return np.random.default_rng(seed)
 
 
+def probe(seed, shape):
+    """A seeded input of the public checks (odd sizes): np.random.default_rng(seed).standard_normal(shape)."""
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@reference
 def _softmax(z):
     z = np.asarray(z, dtype=np.float64)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+#: Linear(5, 3), W = probe(501, (5, 3)), b = probe(502, (3,)): forward(probe(503, (7, 5)))
+LINEAR_OUT = np.array([[-0.9270698347, -1.1191692226, -1.0525764566],
+ [-1.1633454793,  1.6725844478, -1.3775306832],
+ [-1.2448051095,  1.7441653883, -2.6825744568],
+ [ 3.1778367094,  0.0098052934, -0.6185219801],
+ [ 0.932231232 , -2.0682824113,  2.687950359 ],
+ [ 0.9896364395,  1.355710067 , -1.5770244774],
+ [-2.0580876953,  0.2865471215,  1.9329632575]])
+#: ... forward(probe(504, (5,)))
+LINEAR_OUT_VECTOR = np.array([ 0.6761123042, -2.3485801939,  0.5873624182])
+#: ... forward(probe(503, (7, 5))), затем backward(probe(505, (7, 3)))
+LINEAR_DX = np.array([[-1.858645925 , -0.975685689 ,  1.6488000382, -1.0525859408, -0.5852123651],
+ [ 1.8258570996,  0.1357228362, -1.5388843047, -1.4006049686,  1.3047996396],
+ [-1.0912216777, -0.2094428636,  0.6804064009, -1.3266581207, -0.2159062443],
+ [ 1.2188469392, -0.941177697 , -0.3280256246,  0.2459661551,  0.7182053576],
+ [-2.8771298286, -1.8924377293,  2.6328751989, -2.4552560945, -0.6438007042],
+ [ 1.8860321892,  0.6211035356, -1.8903341626, -1.8188317713,  1.3740299033],
+ [-0.7230381264, -0.5000616588,  1.2906614003,  3.7479655666, -1.2595299793]])
+#: ReLU().forward(probe(511, (5, 3)))
+RELU_OUT = np.array([[0.          , 0.          , 0.162283726 ],
+ [0.          , 0.          , 0.          ],
+ [1.8927236252, 0.0825488963, 1.0102163275],
+ [0.          , 1.563055699 , 1.6096049875],
+ [0.          , 0.          , 0.          ]])
+#: ... backward(probe(512, (5, 3)))
+RELU_DX = np.array([[ 0.          , -0.          , -0.2148110205],
+ [ 0.          , -0.          ,  0.          ],
+ [ 0.1958472005, -1.7996659944, -0.6648943422],
+ [-0.          , -0.6766272769, -0.3831144981],
+ [-0.          , -0.          , -0.          ]])
+#: ReLU().forward(probe(513, (4,)))
+RELU_OUT_VECTOR = np.array([0.0885960402, 0.2365275124, 0.2399338599, 0.          ])
+#: Softmax().forward(3 * probe(521, (5, 3)))
+SOFTMAX_OUT = np.array([[8.1012910351e-01, 1.8961320249e-01, 2.5769400254e-04],
+ [6.8290080884e-01, 5.6333995858e-04, 3.1653585120e-01],
+ [2.5855580910e-01, 4.4160197492e-01, 2.9984221598e-01],
+ [3.7647153240e-01, 2.5916131461e-01, 3.6436715299e-01],
+ [5.6803845468e-02, 9.0823220494e-01, 3.4963949597e-02]])
+#: ... backward(probe(522, (5, 3)))
+SOFTMAX_DX = np.array([[ 0.0892203123, -0.0886159012, -0.0006044111],
+ [-0.1389255952, -0.0024747291,  0.1414003243],
+ [-0.0771829587,  0.0165097853,  0.0606731734],
+ [ 0.1478447009,  0.1205022425, -0.2683469435],
+ [ 0.0356504276, -0.0491417802,  0.0134913526]])
+#: Softmax().forward(3 * probe(523, (4,)))
+SOFTMAX_OUT_VECTOR = np.array([0.9793883052, 0.0020815362, 0.0161591728, 0.0023709858])
+#: MLPClassifier([Linear(W=probe(531, (4, 5)), b=probe(532, (5,))), ReLU(), Linear(W=probe(533, (5, 3)), b=probe(534, (3,)))]).predict_proba(probe(535, (7, 4)))
+MLP_PROBA = np.array([[6.9559993391e-01, 9.5114050416e-03, 2.9488866105e-01],
+ [4.3432844399e-01, 6.2414545672e-03, 5.5943010144e-01],
+ [8.4044602570e-01, 9.1111437562e-04, 1.5864285992e-01],
+ [2.0425031117e-04, 6.4783035744e-05, 9.9973096665e-01],
+ [2.3377307419e-01, 1.3917932842e-02, 7.5230899297e-01],
+ [1.3862877780e-04, 6.6405619539e-05, 9.9979496560e-01],
+ [7.9023224453e-03, 8.2653343979e-04, 9.9127114411e-01]])
+#: ... predict(probe(535, (7, 4)))
+MLP_LABELS = np.array([0, 2, 0, 2, 2, 2, 2])
+
+
+def _linear_anchor(submission):
+    """Linear(5, 3) with seeded W, b: forward of a batch and of a vector, and backward, equal the literals."""
+    layer = _linear(submission, probe(501, (5, 3)), probe(502, (3,)))
+    what = "Linear(5, 3) с W = probe(501, (5, 3)), b = probe(502, (3,))"
+    assert_close(layer.forward(probe(504, (5,))), LINEAR_OUT_VECTOR, f"{what}: forward(x), x = probe(504, (5,))")
+    assert_close(layer.forward(probe(503, (7, 5))), LINEAR_OUT, f"{what}: forward(x), x = probe(503, (7, 5))")
+    assert_close(layer.backward(probe(505, (7, 3))), LINEAR_DX,
+                 f"{what}: backward(d) после forward(probe(503, (7, 5))), d = probe(505, (7, 3))")
+
+
+def _activation_anchor(submission, name, seed, scale, out, dx, out_vector):
+    layer = getattr(submission, name)()
+    x = f"{scale} * probe({seed}, (5, 3))" if scale != 1 else f"probe({seed}, (5, 3))"
+    assert_close(getattr(submission, name)().forward(scale * probe(seed + 2, (4,))), out_vector,
+                 f"{name}().forward(x) для вектора x = {scale} * probe({seed + 2}, (4,))")
+    assert_close(layer.forward(scale * probe(seed, (5, 3))), out, f"{name}().forward(x), x = {x}")
+    assert_close(layer.backward(probe(seed + 1, (5, 3))), dx,
+                 f"{name}().backward(d) после этого forward, d = probe({seed + 1}, (5, 3))")
+
+
+def _relu_anchor(submission):
+    _activation_anchor(submission, "ReLU", 511, 1, RELU_OUT, RELU_DX, RELU_OUT_VECTOR)
+
+
+def _softmax_anchor(submission):
+    _activation_anchor(submission, "Softmax", 521, 3, SOFTMAX_OUT, SOFTMAX_DX, SOFTMAX_OUT_VECTOR)
 
 
 def _check_grad(actual, expected, what):
@@ -92,6 +191,23 @@ def _linear(submission, W, b=None):
 
 # --------------------------------------------------------------------------- task 1
 
+@reference
+def ref_linear(x, W, b):
+    """x: (in,) or (N, in), W: (in, out), b: (out,) -> (out,) or (N, out)."""
+    return x @ W + b
+
+
+@reference
+def ref_relu(x):
+    return np.maximum(x, 0)
+
+
+@reference
+def ref_update(W, b, x, d, alpha):
+    """W, b after backward(d) on the batch x (N, in) and update(alpha): W - alpha*dW, b - alpha*db."""
+    return W - alpha * x.T @ d, b - alpha * d.sum(axis=0).reshape(b.shape)
+
+
 @pytest.mark.task("1. Linear")
 @pytest.mark.points(0.25)
 @given(n_in=feature_counts, n_out=feature_counts)
@@ -114,6 +230,7 @@ def test_linear_init(submission, n_in, n_out):
         f"(получено: min {Wb.min():.4f}, max {Wb.max():.4f}, среднее {Wb.mean():.4f})")
 
 
+@pytest.mark.hidden
 @pytest.mark.task("1. Linear")
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, vector=st.booleans())
@@ -125,7 +242,7 @@ def test_linear_forward(submission, x, n_out, vector):
     rng = _rng(1)
     W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
     layer = _linear(submission, W, b)
-    expected = x @ W + b
+    expected = ref_linear(x, W, b)
     assert_close(layer.forward(x.copy()), expected, f"Linear({n_in}, {n_out}).forward(x) для x формы {x.shape}",
                  inputs={"x": x})
 
@@ -134,7 +251,8 @@ def test_linear_forward(submission, x, n_out, vector):
 @pytest.mark.points(0.5)
 @given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, vector=st.booleans(), seed=seeds)
 def test_linear_backward_input(submission, x, n_out, vector, seed):
-    """Linear.backward(d) возвращает градиент по входу (сверка с численным градиентом)."""
+    """Linear.backward(d) возвращает градиент по входу (сверка с численным градиентом; forward верен на примере)."""
+    _linear_anchor(submission)
     if vector:
         x = x[0]
     n_in = x.shape[-1]
@@ -153,6 +271,7 @@ def test_linear_backward_input(submission, x, n_out, vector, seed):
 @given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, seed=seeds)
 def test_linear_backward_params(submission, x, n_out, seed):
     """Градиенты по W и b (сумма по батчу) совпадают с численными: проверка через update(1)."""
+    _linear_anchor(submission)
     n_in = x.shape[-1]
     rng = _rng(seed)
     W, b = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
@@ -170,6 +289,7 @@ def test_linear_backward_params(submission, x, n_out, seed):
     _check_grad(b0 - assert_shape(layer.b, b0.shape, what + ": b"), db, what + ": изменение b (= db)")
 
 
+@pytest.mark.hidden
 @pytest.mark.task("1. Linear")
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts), n_out=feature_counts, alpha=st.sampled_from([0.01, 0.3, 2.0]))
@@ -185,20 +305,22 @@ def test_linear_update(submission, x, n_out, alpha):
     layer.backward(dout.copy())
     assert_close(layer.W, W, "Linear.W сразу после backward (веса меняет только update)")
     layer.update(alpha)
-    assert_close(layer.W, W - alpha * x.T @ dout, f"Linear.W после update({alpha})", inputs={"x": x, "d": dout})
-    assert_close(layer.b, b0 - alpha * dout.sum(axis=0).reshape(b0.shape), f"Linear.b после update({alpha})")
+    new_W, new_b = ref_update(W, b0, x, dout, alpha)
+    assert_close(layer.W, new_W, f"Linear.W после update({alpha})", inputs={"x": x, "d": dout})
+    assert_close(layer.b, new_b, f"Linear.b после update({alpha})")
     for name in ("ReLU", "Softmax"):
         getattr(submission, name)().update(alpha)  # layers without parameters: a no-op that does not fail
 
 
+@pytest.mark.hidden
 @pytest.mark.task("1. ReLU")
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts), vector=st.booleans())
-def test_relu_forward(submission, x, vector):
+def test_relu_forward_values(submission, x, vector):
     """ReLU.forward: max(0, x) той же формы, вектор и батч."""
     if vector:
         x = x[0]
-    assert_close(submission.ReLU().forward(x.copy()), np.maximum(x, 0), f"ReLU().forward(x) для x формы {x.shape}",
+    assert_close(submission.ReLU().forward(x.copy()), ref_relu(x), f"ReLU().forward(x) для x формы {x.shape}",
                  inputs={"x": x})
 
 
@@ -206,7 +328,8 @@ def test_relu_forward(submission, x, vector):
 @pytest.mark.points(0.25)
 @given(x=well_conditioned(batch_sizes, feature_counts), seed=seeds)
 def test_relu_backward(submission, x, seed):
-    """ReLU.backward(d) совпадает с численным градиентом."""
+    """ReLU.backward(d) совпадает с численным градиентом (forward верен на примере)."""
+    _relu_anchor(submission)
     layer = submission.ReLU()
     dout = _rng(seed).standard_normal(x.shape)
     expected = numeric_gradient_array(lambda z: submission.ReLU().forward(z), x, dout)
@@ -214,6 +337,7 @@ def test_relu_backward(submission, x, seed):
     _check_grad(layer.backward(dout.copy()), expected, f"ReLU().backward(d) для x формы {x.shape}")
 
 
+@pytest.mark.hidden
 @pytest.mark.task("1. Softmax")
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts, scale=3.0), vector=st.booleans())
@@ -229,7 +353,8 @@ def test_softmax_forward(submission, x, vector):
 @pytest.mark.points(0.25)
 @given(x=arrays(batch_sizes, feature_counts), vector=st.booleans(), seed=seeds)
 def test_softmax_backward(submission, x, vector, seed):
-    """Softmax.backward(d) совпадает с численным градиентом."""
+    """Softmax.backward(d) совпадает с численным градиентом (forward верен на примере)."""
+    _softmax_anchor(submission)
     if vector:
         x = x[0]
     layer = submission.Softmax()
@@ -264,6 +389,7 @@ def _mlp(submission, sizes, **kw):
     return submission.MLPClassifier(layers, **kw), linears
 
 
+@reference
 def _forward_ref(linears, X):
     h = np.asarray(X, dtype=np.float64)
     for i, lin in enumerate(linears):
@@ -273,6 +399,7 @@ def _forward_ref(linears, X):
     return _softmax(h)
 
 
+@pytest.mark.hidden
 @pytest.mark.task("2. MLPClassifier")
 @pytest.mark.points(0.5)
 @given(X=arrays(batch_sizes, feature_counts), hidden=feature_counts, n_classes=st.integers(2, 5))
@@ -287,11 +414,23 @@ def test_mlp_predict_proba(submission, X, hidden, n_classes):
     assert_close(proba, _forward_ref(linears, X), what, inputs={"X": X})
 
 
+def _mlp_anchor(submission):
+    """MLPClassifier over seeded Linear(4, 5), ReLU, Linear(5, 3): predict_proba and predict equal the literals."""
+    l1 = _linear(submission, probe(531, (4, 5)), probe(532, (5,)))
+    l2 = _linear(submission, probe(533, (5, 3)), probe(534, (3,)))
+    model = submission.MLPClassifier([l1, submission.ReLU(), l2])
+    what = ("MLPClassifier([Linear(4, 5), ReLU(), Linear(5, 3)]) с весами probe(531..534, ...), "
+            "X = probe(535, (7, 4))")
+    assert_close(model.predict_proba(probe(535, (7, 4))), MLP_PROBA, f"{what}: predict_proba(X)")
+    assert_close(model.predict(probe(535, (7, 4))), MLP_LABELS, f"{what}: predict(X)", rtol=0, atol=0)
+
+
 @pytest.mark.task("2. MLPClassifier")
 @pytest.mark.points(0.25)
 @given(X=arrays(batch_sizes, feature_counts, scale=3.0), n_classes=st.integers(2, 5))
 def test_mlp_predict(submission, X, n_classes):
-    """predict: вектор (N,) меток — argmax вероятностей."""
+    """predict: вектор (N,) меток — argmax вероятностей (и верные метки на примере)."""
+    _mlp_anchor(submission)
     _seed(submission, 1)
     model, _ = _mlp(submission, [X.shape[1], 8, n_classes])
     proba = as_array(model.predict_proba(X.copy()), "MLPClassifier.predict_proba(X)")
@@ -302,48 +441,71 @@ def test_mlp_predict(submission, X, n_classes):
         f"  ожидалось: {expected}\n  получено:  {labels}\n  predict_proba: {np.round(proba, 3)}")
 
 
-def _seed_problem():
-    """The seminar's toy problem: 50 points in R^4, label by a nonlinear rule."""
-    X = _rng(0).standard_normal((50, 4))
+def _seed_problem(seed=0, n=50):
+    """The seminar's toy problem: n points in R^4, label by a nonlinear rule (seed 1: held-out points)."""
+    X = _rng(seed).standard_normal((n, 4))
     y = [(0 if x[0] > x[2] ** 2 or x[3] ** 3 > 0.5 else 1) for x in X]
     return X, y
 
 
-def _cross_entropy(proba, y):
-    proba = np.asarray(proba, dtype=np.float64)
-    return float(-np.mean(np.log(np.maximum(proba[np.arange(len(y)), np.asarray(y)], 1e-300))))
+def _changed_by_fit(before, after, what):
+    """fit must train: predict_proba on the same points differs before and after it."""
+    before, after = as_array(before, what), as_array(after, what)
+    assert before.shape != after.shape or np.abs(after - before).max() > 1e-3, (
+        f"{what}: predict_proba не изменился после fit: fit должен обучать веса модели "
+        "(прямой и обратный проход, update слоёв)")
 
 
 @pytest.mark.task("2. MLPClassifier")
 @pytest.mark.points(0.5)
 def test_mlp_fit_lowers_loss(submission):
-    """fit (40 эпох, alpha=0.1, батчи по 32) снижает cross-entropy на задаче из семинара хотя бы вдвое."""
+    """fit (40 эпох, alpha=0.1, батчи по 32) на задаче из семинара: на новых точках той же задачи accuracy >= 0.75."""
     X, y = _seed_problem()
+    X_new, y_new = _seed_problem(seed=1, n=200)  # points fit never sees: an in-sample fit proves nothing
     _seed(submission, 0)
     model, _ = _mlp(submission, [4, 64, 64, 2], epochs=40, alpha=0.1)
-    before = _cross_entropy(model.predict_proba(X), y)
+    before = model.predict_proba(X_new)
     _seed(submission, 0)
     model.fit(X, y)
-    after = _cross_entropy(assert_finite(model.predict_proba(X), "predict_proba(X) после fit"), y)
-    assert after < 0.5 * before, (
-        "MLPClassifier([Linear(4, 64), ReLU(), Linear(64, 64), ReLU(), Linear(64, 2)], epochs=40, alpha=0.1)"
-        f".fit(X, y): cross-entropy на обучающей выборке была {before:.4f}, после обучения {after:.4f}; "
-        f"ожидалось меньше {0.5 * before:.4f} (эталонное решение даёт около 0.2)")
+    what = "MLPClassifier([Linear(4, 64), ReLU(), Linear(64, 64), ReLU(), Linear(64, 2)], epochs=40, alpha=0.1)"
+    after = assert_finite(model.predict_proba(X_new), f"{what}: predict_proba(X_new) после fit")
+    _changed_by_fit(before, after, f"{what}: predict_proba(X_new)")
+    labels = assert_shape(model.predict(X_new), (len(y_new),), f"{what}: predict(X_new) после fit")
+    accuracy = float(np.mean(labels == np.asarray(y_new)))
+    assert accuracy >= 0.75, (
+        f"{what}.fit(X, y): accuracy на 200 новых точках той же задачи {accuracy:.3f}, ожидалось не меньше 0.75 "
+        "(эталонное решение даёт около 0.83; до обучения около 0.6)")
 
 
 @pytest.mark.task("2. MLPClassifier")
 @pytest.mark.points(0.25)
 def test_mlp_fit_does_not_mutate(submission):
-    """fit не меняет переданные X и y (ни массивы, ни список)."""
+    """fit обучает модель и не меняет переданные X и y (ни массивы, ни список)."""
     X, y = _seed_problem()
     X_copy, y_list = X.copy(), list(y)
     y_array = np.array(y)
     for labels, name in ((y_list, "список"), (y_array, "массив")):
         _seed(submission, 0)
         model, _ = _mlp(submission, [4, 8, 2], epochs=2, alpha=0.1)
+        before = model.predict_proba(X_copy)
         model.fit(X, labels, batch_size=16)
+        _changed_by_fit(before, model.predict_proba(X_copy), "MLPClassifier(..., epochs=2).fit(X, y)")
         assert np.array_equal(X, X_copy), "MLPClassifier.fit(X, y) изменил X: перемешивайте индексы, а не сами данные"
         assert list(labels) == list(y), f"MLPClassifier.fit(X, y) изменил y ({name}): перемешивайте индексы"
+
+
+@reference
+def _full_batch_step(X, y, n_classes, W1, b1, W2, b2, alpha):
+    """predict_proba(X) after one gradient step of the mean cross-entropy over the whole batch."""
+    h_pre = X @ W1 + b1
+    h = np.maximum(h_pre, 0)
+    p = _softmax(h @ W2 + b2)
+    g = (p - np.eye(n_classes)[y]) / len(X)
+    dW2, db2 = h.T @ g, g.sum(0)
+    gh = (g @ W2.T) * (h_pre > 0)
+    dW1, db1 = X.T @ gh, gh.sum(0)
+    new = [(W1 - alpha * dW1, b1 - alpha * db1), (W2 - alpha * dW2, b2 - alpha * db2)]
+    return _softmax(np.maximum(X @ new[0][0] + new[0][1], 0) @ new[1][0] + new[1][1])
 
 
 @pytest.mark.hidden
@@ -360,16 +522,7 @@ def test_mlp_fit_one_full_batch_step(submission, n, n_in, n_classes, seed, extra
     W1, W2 = rng.standard_normal((n_in, 5)), rng.standard_normal((5, n_classes))
     b1, b2 = rng.standard_normal(5) * 0.1, rng.standard_normal(n_classes) * 0.1
     alpha = 0.5
-    # the reference step
-    h_pre = X @ W1 + b1
-    h = np.maximum(h_pre, 0)
-    p = _softmax(h @ W2 + b2)
-    g = (p - np.eye(n_classes)[y]) / n
-    dW2, db2 = h.T @ g, g.sum(0)
-    gh = (g @ W2.T) * (h_pre > 0)
-    dW1, db1 = X.T @ gh, gh.sum(0)
-    new = [(W1 - alpha * dW1, b1 - alpha * db1), (W2 - alpha * dW2, b2 - alpha * db2)]
-    expected = _softmax(np.maximum(X @ new[0][0] + new[0][1], 0) @ new[1][0] + new[1][1])
+    expected = _full_batch_step(X, y, n_classes, W1, b1, W2, b2, alpha)
 
     l1, l2 = _linear(submission, W1, b1), _linear(submission, W2, b2)
     model = submission.MLPClassifier([l1, submission.ReLU(), l2], epochs=1, alpha=alpha)
@@ -382,19 +535,19 @@ def test_mlp_fit_one_full_batch_step(submission, n, n_in, n_classes, seed, extra
 
 # --------------------------------------------------------------------------- task 3
 
-def _train_once(submission, make_classifier, X, y):
-    _seed(submission, 0)
-    classifier = make_classifier()
-    _seed(submission, 0)
-    classifier.fit(X, y)
-    return classifier
-
-
 def _accuracy_test(submission, factory_name, make_data):
     X, y = make_data(0)
     X_test, y_test = make_data(1)
-    classifier = _train_once(submission, getattr(submission, factory_name), X, y)
+    _seed(submission, 0)
+    classifier = getattr(submission, factory_name)()
+    before = classifier.predict_proba(X_test)
+    _seed(submission, 0)
+    classifier.fit(X, y)
+    proba = classifier.predict_proba(X_test)
+    _changed_by_fit(before, proba, f"{factory_name}(): predict_proba(X_test)")
     pred = assert_shape(classifier.predict(X_test), y_test.shape, f"{factory_name}().predict(X_test)")
+    assert np.array_equal(pred, np.argmax(as_array(proba, "predict_proba(X_test)"), axis=1)), (
+        f"{factory_name}(): predict(X_test) должен быть argmax(predict_proba(X_test), axis=1)")
     acc = float(np.mean(pred == y_test))
     assert acc > 0.85, (
         f"{factory_name}(): accuracy на тестовой выборке {acc:.4f}, нужно больше 0.85 "
@@ -468,9 +621,23 @@ def test_model_outputs_probabilities(submission):
     mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
     for n in (1, 3, 16):
         out = model(torch.rand(n, 3, 32, 32))
-        _probabilities(out, n, f"Model()(x) для x формы ({n}, 3, 32, 32)")
+        p = _probabilities(out, n, f"Model()(x) для x формы ({n}, 3, 32, 32)")
+    _depends_on_input(p, "Model()(x) для x формы (16, 3, 32, 32)")
+    assert list(model.parameters()), "Model() не имеет обучаемых параметров"
 
 
+def _depends_on_input(p, what):
+    assert np.abs(p - p[0]).max() > 1e-6, (
+        f"{what}: у всех изображений одинаковые вероятности; выход модели должен зависеть от входа")
+
+
+@reference
+def _cross_entropy_of(p, labels):
+    """Mean cross-entropy of probabilities p (N, C) with labels (N,)."""
+    return -np.mean(np.log(p[np.arange(len(labels)), labels]))
+
+
+@pytest.mark.hidden
 @pytest.mark.task("4. Model (PyTorch)")
 @pytest.mark.points(0.5)
 def test_calculate_loss(submission):
@@ -483,6 +650,8 @@ def test_calculate_loss(submission):
         X = torch.rand(len(labels), 3, 32, 32)
         y = torch.tensor(labels, dtype=torch.long)
         p = _probabilities(model(X), len(labels), "calculate_loss проверяется на выходе Model(): Model()(X)")
+        if len(labels) > 1:
+            _depends_on_input(p, "calculate_loss проверяется на выходе Model(): Model()(X)")
         loss = submission.calculate_loss(X, y, model)
         what = f"calculate_loss(X, y, model) для y = {labels}"
         try:
@@ -490,7 +659,7 @@ def test_calculate_loss(submission):
         except AttributeError:
             raise AssertionError(f"{what}: ожидался тензор-скаляр, получено {type(loss).__name__}") from None
         assert size == 1, f"{what}: ожидался тензор-скаляр (среднее по батчу), получено {size} чисел"
-        expected = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+        expected = _cross_entropy_of(p, labels)
         assert_close(float(loss), expected, what, rtol=1e-4)
 
 
