@@ -205,8 +205,6 @@ def test_reference_helper_left_in_the_bundle_rubric_is_reported(fake_course, tmp
     assert problems == ["a00_tiny: the bundle's rubric contains the reference helper `reference_double`"]
 
 
-@pytest.mark.xfail(strict=False, reason="a02's reference_training and a05's _softmax are in the public "
-                   "rubrics until the rubric rewrites (issue 13, item 3) land")
 def test_course_bundle_gives_nothing_away():
     """The real course: no reference helper and no solution line reaches students."""
     assert check_bundle(Course(ROOT)) == []
