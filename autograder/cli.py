@@ -206,7 +206,7 @@ def _cmd_merge(args) -> int:
         print(f"autograder merge: warning: partial gradebook: shard(s) "
               f"{', '.join(map(str, shards.missing_shards)) or 'none'} missing, {len(shards.missing)} "
               f"submission(s) not merged (status shard-missing), of: {', '.join(students)}", file=sys.stderr)
-    print(f"\n{_points_line(done.results, out)}  ·  report: {out / 'report.html'}")
+    print(f"\ngradebook: {out / 'gradebook.csv'}  ·  report: {out / 'report.html'}")
     return 1 if any(r["status"] == "error" for r in done.results) else 0
 
 

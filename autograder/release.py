@@ -125,18 +125,23 @@ def _first_difference(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> str
     return "notebook metadata"
 
 
-def release(course: Course, check: bool = False) -> list[str]:
-    """Write (or, with check, compare) assignments/<id>.ipynb for every solution; returns problems."""
+def _released(course: Course):
+    """(assignment, its student notebook as text, the path it is released to), per solution."""
     from .config import load
 
-    problems = []
     bundle_url = load(course.root).bundle_url
     for a in course.assignments.values():
         if a.solution is None:
             continue
         generated = student_notebook(nbformat.read(a.solution, as_version=4), a.id,
                                      a.rubric.read_text(encoding="utf-8"), bundle_url)
-        target = course.root / "assignments" / f"{a.id}.ipynb"
+        yield a, generated, course.root / "assignments" / f"{a.id}.ipynb"
+
+
+def release(course: Course, check: bool = False) -> list[str]:
+    """Write (or, with check, compare) assignments/<id>.ipynb for every solution; returns problems."""
+    problems = []
+    for a, generated, target in _released(course):
         if check:
             if not target.exists():
                 problems.append(f"{target}: missing (run `autograder release`)")
@@ -407,11 +412,8 @@ def working_course(explicit: str | Path | None = None) -> Course:
 def release_plan(course: Course) -> list[tuple[Path, str]]:
     """(student notebook, new|changed|unchanged) for every assignment that has a solution."""
     plan = []
-    for a in course.assignments.values():
-        if a.solution is None:
-            continue
-        target = course.root / "assignments" / f"{a.id}.ipynb"
-        text = dumps(student_notebook(nbformat.read(a.solution, as_version=4), a.id))
+    for _, generated, target in _released(course):
+        text = dumps(generated)
         state = "new" if not target.exists() else (
             "unchanged" if target.read_text(encoding="utf-8") == text else "changed")
         plan.append((target, state))
