@@ -32,6 +32,26 @@ def test_student_workflow_passes_actionlint(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.parametrize("workflow", sorted(TEMPLATE.parent.glob("*.yml")), ids=lambda p: p.name)
+def test_workflows_match_githubs_workflow_schema(workflow):
+    """Every workflow template validates against the GitHub workflow schema (SchemaStore's, as
+    vendored by check-jsonschema: offline), so a misspelt key or a wrong type fails here."""
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    assert exe, "check-jsonschema is part of the test extra: pip install -e '.[test]'"
+    run = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(TEMPLATE.read_text(encoding="utf-8").replace("runs-on:", "runs_on:"), encoding="utf-8")
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    run = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(broken)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0, run.stdout
+
+
 def test_student_workflow_needs_only_the_notebooks_and_installs_torch():
     text = TEMPLATE.read_text(encoding="utf-8")
     settings = [line.split("#", 1)[0] for line in text.splitlines()]
