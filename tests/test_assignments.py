@@ -70,7 +70,7 @@ def test_bundle_has_no_solution_and_no_hidden_test(course, tmp_path):
 def _tests(course, aid):
     from autograder.grade import _zero_tests
 
-    return _zero_tests(course.assignments[aid], "", {})
+    return _zero_tests(course.assignments[aid], {})
 
 
 @pytest.mark.slow

@@ -69,7 +69,8 @@ def _tiny_with_checks(root):
     (root / "tests" / "grading" / "alternatives" / "a00_tiny").mkdir(parents=True)
     nbformat.write(alt, root / "tests" / "grading" / "alternatives" / "a00_tiny" / "sum.ipynb")
     hard = nbformat.read(course.assignments["a00_tiny"].student, as_version=4)
-    hard.cells[3].source = "def double(x):\n    return np.array([4.0])  # the seminar's answer"
+    stub = next(c for c in hard.cells if c.cell_type == "code" and "def double" in c.source)
+    stub.source = "def double(x):\n    return np.array([4.0])  # the seminar's answer"
     (root / "demo" / "class" / "a00-hardcoded").mkdir(parents=True)
     nbformat.write(hard, root / "demo" / "class" / "a00-hardcoded" / "a00_tiny.ipynb")
     return course

@@ -44,6 +44,7 @@ def course_copy(tmp_path) -> Path:
     root = tmp_path / "course"
     for folder in ("tests/grading", "solutions", "assignments"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")  # the bundle's (release --check builds it)
     return root
 
 

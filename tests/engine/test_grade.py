@@ -161,7 +161,7 @@ def test_name_error_on_a_notebook_value_says_graded_code_does_not_see_it(tiny, t
     result = grade_notebook(Target("global", _write(tmp_path / "global" / "a00_tiny.ipynb", nb)), tiny, tmp_path / "out")
     tests = _by_name(result)
     msg = tests["test_double_value"]["output"]
-    assert "NameError" in msg and "`twos`" in msg and "ячейке 4" in msg and "`self.twos`" in msg, msg
+    assert "NameError" in msg and "`twos`" in msg and "ячейке 5" in msg and "`self.twos`" in msg, msg
     assert "видит только определения ноутбука" in msg
     other = tests["test_scale"]["output"]  # `k` is nowhere in the notebook: the plain message
     assert "NameError" in other and "видит только" not in other, other
