@@ -16,10 +16,7 @@ size.  Every refusal is an ``AssertionError`` with a message for the student: it
 """
 from __future__ import annotations
 
-import errno
 import io
-import os
-import stat
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,36 +40,22 @@ def read_submitted(folder: Path | None, name, *, max_mb: float = 50) -> bytes:
     AssertionError (Russian, for the student) when ``name`` is not a bare file name, the file is
     missing, a link or not a regular file, or larger than ``max_mb`` megabytes.
     """
+    from ..intake import SYMLINK, Refused, read_regular
+
     name = check_file_name(name)
-    limit = int(max_mb * MB)
     missing = (f"файл {name} не найден среди файлов, сданных вместе с ноутбуком: положите его "
                "в ту же папку, что и ноутбук")
     assert folder is not None, missing
     try:
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return read_regular(Path(folder) / name, int(max_mb * MB))  # the one safe read (intake)
+    except Refused as exc:
+        if exc.reason == SYMLINK:
+            raise AssertionError(f"{name} — символическая ссылка, а не файл: сдайте сам файл") from None
+        if exc.reason.startswith("larger"):
+            raise AssertionError(f"файл {name} слишком большой: допускается не больше {max_mb:g} МБ") from None
+        raise AssertionError(f"{name} — не обычный файл (папка, ссылка или устройство): сдайте сам файл") from None
     except OSError:
         raise AssertionError(missing) from None
-    try:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EMLINK):
-                raise AssertionError(f"{name} — символическая ссылка, а не файл: сдайте сам файл") from None
-            raise AssertionError(missing) from None
-    finally:
-        os.close(dir_fd)
-    try:
-        st = os.fstat(fd)
-        assert stat.S_ISREG(st.st_mode) and st.st_nlink == 1, (
-            f"{name} — не обычный файл (папка, ссылка или устройство): сдайте сам файл")
-        assert st.st_size <= limit, (
-            f"файл {name} слишком большой: {st.st_size / MB:.1f} МБ, допускается не больше {max_mb:g} МБ")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-        assert len(data) <= limit, f"файл {name} слишком большой: допускается не больше {max_mb:g} МБ"
-        return data
-    finally:
-        os.close(fd)
 
 
 def check_checkpoint(data: bytes, *, max_mb: float = 200, max_entries: int = 10_000) -> None:
