@@ -16,8 +16,9 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox as sb
+from . import zygote
 from .course import Assignment, Course
-from .execute import execute
+from .runner import Runner, preload_for
 from .intake import (HARDLINK, MAX_NOTEBOOK_BYTES, SKIP_DIRS, SYMLINK, Refused, Target,  # noqa: F401
                      copy_regular, discover, neighbour_files, read_regular)
 from .messages import notice, render
@@ -241,24 +242,31 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         return _finish(result, dest)
     nb, notes = restore_protected(nb, assignment)
     result["errors"] += notes
-    work = Path(tempfile.mkdtemp(prefix="ag-"))            # the sandbox's scratch folder
+    data = data_dir or course.data_dir()
+    preload, ro = preload_for(assignment), [data] if data else []
+    zyg = zygote.zygote_for(preload, ro) if zygote.enabled(isolation) else None
+    # the sandbox's scratch folder
+    work = zyg.scratch() if zyg is not None else Path(tempfile.mkdtemp(prefix="ag-"))
     private = Path(tempfile.mkdtemp(prefix="ag-grader-"))  # the grader's: the sandbox never sees it
     try:
         _copy_neighbours(target.path, work)
         handed_in = private / "files"  # what the rubric reads (submitted_file): taken before anything ran
         handed_in.mkdir()
         _copy_neighbours(target.path, handed_in)
-        data = data_dir or course.data_dir()
-        run = execute(nb, work, assignment.cell_timeout, assignment.notebook_timeout, isolation=isolation,
-                      limits=sb.Limits.of(assignment, cpu_s=assignment.notebook_timeout),
-                      ro=[data] if data else [])
-        result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out}
-        if run.notebook is not None:
-            nbformat.write(run.notebook, dest / "executed.ipynb")
-        graded = private / "_submission.ipynb"
-        nbformat.write(nb, graded)
-        rubric = run_rubric(assignment, graded, private, public_only=public_only, data_dir=data,
-                            scratch=work, isolation=isolation, files=handed_in)
+        # one sandbox for the submission: it executes the notebook, then serves the tests' workers
+        limits = sb.Limits.of(assignment, cpu_s=assignment.notebook_timeout + assignment.rubric_timeout)
+        runner = Runner(work, isolation, limits, ro=ro, preload=preload, zygote=zyg)
+        try:
+            run = runner.execute(nb, assignment.cell_timeout, assignment.notebook_timeout)
+            result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out}
+            if run.notebook is not None:
+                nbformat.write(run.notebook, dest / "executed.ipynb")
+            graded = private / "_submission.ipynb"
+            nbformat.write(nb, graded)
+            rubric = run_rubric(assignment, graded, private, public_only=public_only, data_dir=data,
+                                scratch=work, isolation=isolation, files=handed_in, runner_fd=runner.fd)
+        finally:
+            runner.close()
         result["import_errors"] = rubric.import_errors
         result["rubric_seconds"] = round(rubric.seconds, 2)
         if rubric.error:

@@ -49,6 +49,8 @@ def pytest_addoption(parser):
     group.addoption("--ag-scratch", help="the submission's scratch folder (the worker's writable folder)")
     group.addoption("--ag-files", help="the files handed in beside the notebook: a grader-private copy "
                                        "(default: the notebook's folder); read by the submitted_file fixture")
+    group.addoption("--ag-runner-fd", type=int,
+                    help="control socket of the submission's sandbox (autograder.runner): workers are forked there")
     group.addoption("--ag-inprocess", action="store_true",
                     help="import the submission into this process (no sandbox; for debugging only)")
 
@@ -161,7 +163,15 @@ def _remote_submission(request, nb):
     except (ValueError, KeyError):
         timeout = 60.0
     data = config.getoption("--ag-data", None)
-    sub = RemoteSubmission(nb, Path(scratch), isolation, limits, timeout, ro=[Path(data)] if data else [])
+    link = None
+    if config.getoption("--ag-runner-fd", None) is not None:
+        import socket
+
+        from .runner import RunnerLink
+
+        link = RunnerLink(socket.socket(fileno=config.getoption("--ag-runner-fd")))
+    sub = RemoteSubmission(nb, Path(scratch), isolation, limits, timeout, ro=[Path(data)] if data else [],
+                           link=link)
     request.addfinalizer(sub.close)
     sub.start()
     return sub

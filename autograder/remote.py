@@ -264,8 +264,11 @@ class Channel:
     """One worker process and the framed pipe pair to it; restarted after a crash or hang."""
 
     def __init__(self, cells: list, scratch: Path, isolation: str, limits: sandbox.Limits,
-                 timeout: float, import_timeout: float | None = None, ro: list[Path] = ()):
+                 timeout: float, import_timeout: float | None = None, ro: list[Path] = (), link=None):
         self.cells, self.scratch, self.isolation, self.limits = cells, Path(scratch), isolation, limits
+        self.link = link                   # the submission's sandbox (autograder.runner), or None
+        self.sock = None
+        self.wpid: int | None = None
         self.timeout = float(timeout)
         self.import_timeout = float(import_timeout or max(timeout, 10))
         self.ro = list(ro)
@@ -288,6 +291,17 @@ class Channel:
         self.gen += 1
         self.starts += 1
         self.released, self.refs = [], {}
+        if self.link is not None:
+            self._fork_worker()
+        else:
+            self._launch_worker()
+        os.set_blocking(self.wfd, False)
+        self.reader = Reader(self.rfd, self._wait_readable)
+        self.depth, self.deadline = 1, time.monotonic() + self.import_timeout
+        self._init_worker()
+
+    def _launch_worker(self) -> None:
+        """A worker in a sandbox of its own (``python -m autograder.worker``)."""
         r_child, w_parent = os.pipe()
         r_parent, w_child = os.pipe()
         try:
@@ -301,9 +315,20 @@ class Channel:
         os.close(r_child)
         os.close(w_child)
         self.rfd, self.wfd = r_parent, w_parent
-        os.set_blocking(self.wfd, False)
-        self.reader = Reader(self.rfd, self._wait_readable)
-        self.depth, self.deadline = 1, time.monotonic() + self.import_timeout
+
+    def _fork_worker(self) -> None:
+        """A worker forked by the submission's runner (its libraries already imported)."""
+        from .runner import RunnerFailure
+
+        try:
+            self.sock, self.wpid = self.link.worker(timeout=self.import_timeout, cpu_s=self.limits.cpu_s)
+        except RunnerFailure as exc:
+            self.fatal = IMPORT_FAILED.format(why=str(exc))
+            raise WorkerFailure(self.fatal) from None
+        self.box = _Forked(self.link, self.wpid, self.sock)
+        self.rfd = self.wfd = self.sock.fileno()
+
+    def _init_worker(self) -> None:
         try:
             errors = self._roundtrip({"k": "req", "op": "init"}, [list(self.cells)])
         except WorkerFailure as exc:
@@ -333,6 +358,8 @@ class Channel:
         box, self.box = self.box, None
         if box is not None:
             box.kill()
+            if isinstance(box, _Forked):
+                return  # its socket is closed by kill()
             for fd in (self.rfd, self.wfd):
                 try:
                     os.close(fd)
@@ -522,6 +549,29 @@ class Channel:
         self._send(reply, out)
 
 
+class _Forked:
+    """A worker forked by the runner, with the interface of ``sandbox.Sandboxed`` that the
+    channel uses (``proc.poll``, ``proc.wait``, ``kill``)."""
+
+    def __init__(self, link, pid: int, sock):
+        self.link, self.pid, self.sock = link, pid, sock
+        self.proc = self
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.link.wait(self.pid, timeout if timeout is not None else 2.0)
+        return self.returncode
+
+    def kill(self) -> None:
+        self.sock.close()
+        if self.returncode is None:
+            self.link.kill(self.pid)
+
+
 def _missing(name: str, errors: list) -> MissingDefinition:
     cells = "; ".join(str(e) for e in errors)
     hint = f" Ошибки при импорте ячеек: {cells}." if cells else ""
@@ -534,12 +584,13 @@ class RemoteSubmission:
     """The submission as the fixture gives it to tests, its definitions living in the worker."""
 
     def __init__(self, nb, scratch: Path, isolation: str, limits: sandbox.Limits, timeout: float,
-                 ro: list[Path] = ()):
+                 ro: list[Path] = (), link=None):
         defs = definitions(nb)
         self._syntax = list(defs.errors)
         self._sources = dict(defs.sources)
         self._computed = dict(defs.computed)  # values only cells compute (for NameError messages)
-        object.__setattr__(self, "_channel", Channel(defs.cells, scratch, isolation, limits, timeout, ro=ro))
+        object.__setattr__(self, "_channel", Channel(defs.cells, scratch, isolation, limits, timeout, ro=ro,
+                                                               link=link))
         self._channel.first_lines = dict(defs.first_lines)
 
     @property

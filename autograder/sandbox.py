@@ -24,7 +24,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -354,9 +353,9 @@ def _preconditions(isolation: str) -> str | None:
 def _works(isolation: str) -> str | None:
     """None if grading works under ``isolation`` here, else why not.
 
-    Runs exactly what grading launches, as the sandbox uid: a one-cell notebook through
-    ``autograder.execute`` (its kernel included) and a worker (``autograder.remote``) that
-    imports a definition and answers a call.  A Python the sandbox uid cannot run (pyenv under
+    Runs exactly what grading launches, as the sandbox uid: the submission's runner
+    (``autograder.runner``) executing a one-cell notebook, and a worker it forks
+    (``autograder.remote``) that imports a definition and answers a call.  A Python the sandbox uid cannot run (pyenv under
     a mode-700 home), a missing package or a kernel that does not start all show up here.
     """
     why = _preconditions(isolation)
@@ -364,22 +363,26 @@ def _works(isolation: str) -> str | None:
         return why
     import nbformat
 
-    from .execute import execute
     from .remote import RemoteSubmission
+    from .runner import Runner
 
     scratch = Path(tempfile.mkdtemp(prefix="ag-probe-"))
+    runner = None
     try:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE_CELL),
                                              nbformat.v4.new_code_cell("def probe():\n    return 41 + 1")])
         try:
-            run = execute(nb, scratch, 60, 90, isolation=isolation, limits=Limits(cpu_s=90))
+            runner = Runner(scratch, isolation, Limits(cpu_s=90), preload=["numpy"])
+            if not runner.ready:
+                return "notebook execution: the sandbox did not start"
+            run = runner.execute(nb, 60, 90)
         except Exception as exc:  # noqa: BLE001
             return f"notebook execution: {type(exc).__name__}: {exc}"
         outputs = "".join(str(o.get("text", "")) for c in (run.notebook.cells if run.notebook else [])
                           for o in c.get("outputs", []))
         if "probe-ok 2.0" not in outputs:
             return "notebook execution: " + ("; ".join(run.errors) or "no output")[:300]
-        sub = RemoteSubmission(nb, scratch, isolation, Limits(cpu_s=60), timeout=60)
+        sub = RemoteSubmission(nb, scratch, isolation, Limits(cpu_s=60), timeout=60, link=runner.link)
         try:
             answer = sub.probe()
         except Exception as exc:  # noqa: BLE001
@@ -388,6 +391,8 @@ def _works(isolation: str) -> str | None:
             sub.close()
         return None if answer == 42 else f"worker: answered {answer!r}"
     finally:
+        if runner is not None:
+            runner.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -4,16 +4,20 @@ The pytest process writes one JSON line per collected test and per finished test
 (see ``autograder.plugin``).  A test that was collected but never finished (the process was
 killed at its deadline, or student code ended it) scores zero with a message saying so.
 
-The pytest process is the grader: it never imports student code.  The ``submission`` fixture
+The pytest process is the grader: it never imports student code.  It is a fork of a warm grader
+(``grader_server``: pytest, Hypothesis, numpy and the rubric's imports loaded once), one fork
+per submission, so nothing of one student's run reaches the next.  The ``submission`` fixture
 starts a sandboxed worker (``autograder.remote``) whose writable folder is ``scratch``; the results
 file and the pytest working folder are in ``workdir``, a folder the sandbox cannot see or write.
 """
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import resource
-import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,20 +50,27 @@ class RubricRun:
 
 
 def pytest_command(assignment: Assignment, notebook: Path | None, results: Path, **options) -> list[str]:
-    """The command line of the grading pytest process (options: see ``rubric_args``)."""
-    return [sys.executable, "-m", "pytest", "-p", "autograder.plugin",
-            *rubric_args(assignment, notebook, results, **options)]
+    """The command line of a grading pytest process (options: see ``rubric_args``); grading runs
+    the same arguments in a fork of the warm grader (``grader_server``)."""
+    return [sys.executable, "-m", "pytest", *pytest_argv(assignment, notebook, results, **options)]
+
+
+def pytest_argv(assignment: Assignment, notebook: Path | None, results: Path, **options) -> list[str]:
+    """``pytest.main``'s arguments for grading: our plugin and ``rubric_args``."""
+    return ["-p", "autograder.plugin", *rubric_args(assignment, notebook, results, **options)]
 
 
 def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
                 public_only: bool = False, data_dir: Path | None = None,
                 collect_only: bool = False, scratch: Path | None = None,
                 isolation: str | None = None, files: Path | None = None,
-                terminal: bool = True) -> list[str]:
+                terminal: bool = True, runner_fd: str | None = None) -> list[str]:
     """pytest's arguments for running ``assignment``'s rubric; the plugin is loaded by the caller
     (``-p autograder.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
     terminal=False: no terminal reporter (the self-check prints its own table)."""
-    quiet = ["-q", "--no-header", "-rN"] if terminal else ["-p", "no:terminal"]
+    # --tb=native: a failure's message is ours (plugin.explain); pytest's own traceback, only a
+    # fallback, is then cheap to make (its default style parses the rubric's source per frame)
+    quiet = ["-q", "--no-header", "-rN", "--tb=native"] if terminal else ["-p", "no:terminal"]
     cmd = [
         str(assignment.rubric), "-p", "no:cacheprovider", *quiet,
         "-c", str(results.parent / "pytest.ini"),
@@ -86,6 +97,8 @@ def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
         cmd += ["--ag-isolation", isolation]
     if files is not None:
         cmd += ["--ag-files", str(files)]
+    if runner_fd is not None:
+        cmd += ["--ag-runner-fd", str(runner_fd)]
     limits = sandbox.Limits.of(assignment, cpu_s=assignment.rubric_timeout)
     cmd += ["--ag-limits", json.dumps(limits.as_dict())]
     return cmd
@@ -96,27 +109,97 @@ def grader_memory_mb(assignment: Assignment) -> int:
     return max(GRADER_MEMORY_MB, int(assignment.memory_mb))
 
 
-def _limit_memory(pid: int, memory_mb: int) -> None:
-    """RLIMIT_DATA of a started process (prlimit, not preexec_fn: classes are graded from threads).
-    It applies before any student code runs: the worker starts seconds later, from this process."""
-    limit = memory_mb * 2**20
-    try:
-        resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
-    except ProcessLookupError:  # already gone: its output says why
-        pass
+# --------------------------------------------------------------------------- the warm grader
+#: what every grading run imports: pytest and its plugins' libraries, numpy, the engine's
+#: grader side (never ``autograder.plugin`` or pytest plugins loaded with ``-p``: pytest rewrites
+#: their asserts only when it imports them itself)
+GRADER_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.runner",
+                  "_pytest.terminal", "_pytest.assertion.rewrite", "_pytest.mark", "_pytest.skipping",
+                  "hypothesis", "hypothesis.extra.numpy", "nbformat", "psutil",
+                  "autograder.remote", "autograder.testing", "autograder.sandbox"]
+_SERVERS: dict = {}
+_SERVERS_LOCK = threading.Lock()
 
 
-def _run(cmd: list[str], workdir: Path, timeout: float, memory_mb: int) -> tuple[bool, str]:
-    proc = subprocess.Popen(cmd, cwd=workdir, env=child_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    _limit_memory(proc.pid, memory_mb)
+def rubric_imports(rubric: Path) -> list[str]:
+    """The modules a rubric imports at its top level (``import x.y``, ``from x.y import z``)."""
+    import ast
+
     try:
-        out, _ = proc.communicate(timeout=timeout)
-        return False, out.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
-        out, _ = proc.communicate()
-        return True, out.decode("utf-8", "replace")
+        tree = ast.parse(rubric.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return [n for n in names if n != "__future__"]
+
+
+def grader_server(assignment: Assignment):
+    """The warm grader for ``assignment``'s rubric: a fork server (``autograder.warm``) that has
+    imported pytest, Hypothesis, numpy and the rubric's imports; one per set of imports, started
+    on first use, stopped when this process exits."""
+    from .warm import ForkServer
+
+    preload = tuple(dict.fromkeys(GRADER_PRELOAD + rubric_imports(assignment.rubric)))
+    with _SERVERS_LOCK:
+        server = _SERVERS.get(preload)
+        if server is None or not server.alive():
+            server = _SERVERS[preload] = ForkServer(list(preload), env=child_env())
+        return server
+
+
+@atexit.register
+def stop_grader_servers() -> None:
+    with _SERVERS_LOCK:
+        for server in _SERVERS.values():
+            try:
+                server.close()
+            except Exception:  # noqa: BLE001
+                pass
+        _SERVERS.clear()
+
+
+def pytest_job(conn, fds: list[int], args: dict) -> int:
+    """One grading run in a fork of the warm grader: ``pytest.main(argv)`` in ``cwd``, output to
+    ``output``, under RLIMIT_DATA ``memory_mb``; ``{fd0}`` in argv is the first passed descriptor."""
+    os.chdir(args["cwd"])
+    out = os.open(args["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    limit = int(args["memory_mb"]) * 2**20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    argv = [a.replace("{fd0}", str(fds[0])) if fds else a for a in args["argv"]]
+    import pytest
+
+    try:
+        return int(pytest.main(argv))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _run(argv: list[str], workdir: Path, timeout: float, memory_mb: int, assignment: Assignment,
+         fds: list[int] = ()) -> tuple[bool, str]:
+    """Run pytest with ``argv`` in a fork of the warm grader; (timed out, output)."""
+    output = workdir / "_pytest.out"
+    job = grader_server(assignment).start("autograder.scoring:pytest_job", {
+        "cwd": str(workdir), "output": str(output), "memory_mb": memory_mb, "argv": argv}, list(fds))
+    timed_out = False
+    try:
+        job.wait(timeout)
+    except TimeoutError:
+        timed_out = True
+    finally:
+        kill_tree(job.pid)  # what the run started, even if it ended (a worker outside the runner)
+        job.kill()
+    data = sandbox.read_file_safely(output, 1 << 20) or b""
+    output.unlink(missing_ok=True)
+    return timed_out, data.decode("utf-8", "replace")
 
 
 def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str], str | None]:
@@ -142,22 +225,26 @@ def _read(results: Path) -> tuple[list[dict], dict[str, dict], list[str], str | 
 def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
                public_only: bool = False, data_dir: Path | None = None,
                collect_only: bool = False, scratch: Path | None = None,
-               isolation: str | None = None, files: Path | None = None) -> RubricRun:
+               isolation: str | None = None, files: Path | None = None,
+               runner_fd: int | None = None) -> RubricRun:
     """Score ``notebook`` (or, with collect_only, just list the rubric's tests).
 
     workdir: the grader's private folder (results file, current folder of pytest); never the
     sandbox's.  scratch: the submission's writable folder (files beside the notebook).
     isolation: resolved by ``sandbox.probe`` (the worker runs under it).
+    runner_fd: the control socket of the submission's sandbox (``autograder.runner``): the tests'
+    workers are forked there; without it each worker is a sandbox of its own.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     results = workdir / ("_collected.jsonl" if collect_only else "_results.jsonl")
     results.unlink(missing_ok=True)
     (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     start = time.monotonic()
-    cmd = pytest_command(assignment, notebook, results, public_only=public_only,
-                         data_dir=data_dir, collect_only=collect_only, scratch=scratch,
-                         isolation=isolation, files=files)
-    timed_out, output = _run(cmd, workdir, assignment.rubric_timeout, grader_memory_mb(assignment))
+    argv = pytest_argv(assignment, notebook, results, public_only=public_only,
+                       data_dir=data_dir, collect_only=collect_only, scratch=scratch,
+                       isolation=isolation, files=files, runner_fd=None if runner_fd is None else "{fd0}")
+    timed_out, output = _run(argv, workdir, assignment.rubric_timeout, grader_memory_mb(assignment),
+                             assignment, [runner_fd] if runner_fd is not None else [])
     collected, finished, import_errors, isolation = _read(results)
     run = RubricRun(import_errors=import_errors, seconds=time.monotonic() - start, isolation=isolation)
     if not collected:

@@ -300,19 +300,41 @@ def write_message(fd: int, header: dict, blobs: list[bytes]) -> None:
 
 
 class Reader:
-    """Reads framed messages from a file descriptor; ``wait(deadline)`` is given by the caller."""
+    """Reads framed messages from a file descriptor; ``wait(deadline)`` is given by the caller.
+
+    Small parts are read ahead in chunks of ``CHUNK`` bytes (one system call for a whole small
+    message, not one per part); a large blob is read straight into its own buffer."""
+
+    CHUNK = 1 << 16
 
     def __init__(self, fd: int, wait=None):
         self.fd = fd
         self.wait = wait  # callable(): blocks until readable or raises
+        self.ahead = bytearray()
 
     def _exact(self, n: int) -> bytearray:
-        """n bytes, read into one buffer (a blob's array takes it over without a copy)."""
+        """n bytes, in one buffer (a blob's array takes it over without a copy)."""
+        ahead = self.ahead
+        if n <= len(ahead):
+            out = ahead[:n]
+            del ahead[:n]
+            return out
         buf = bytearray(n)
-        view, got = memoryview(buf), 0
+        view, got = memoryview(buf), len(ahead)
+        view[:got] = ahead
+        ahead.clear()
         while got < n:
             if self.wait is not None:
                 self.wait()
+            if n - got < self.CHUNK:
+                data = os.read(self.fd, self.CHUNK)
+                if not data:
+                    raise Closed("channel closed")
+                take = min(len(data), n - got)
+                view[got:got + take] = data[:take]
+                ahead += data[take:]
+                got += take
+                continue
             k = os.readv(self.fd, [view[got:got + (1 << 20)]])
             if not k:
                 raise Closed("channel closed")

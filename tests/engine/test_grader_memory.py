@@ -1,7 +1,5 @@
 """The grading pytest process runs under a memory limit: a hole the wire caps leave costs one test
 of one submission, with a message the student understands, and the next submission is graded."""
-import sys
-
 import nbformat
 import pytest
 
@@ -37,9 +35,12 @@ def test_double(submission):
 
 
 def test_the_grading_process_gets_the_memory_limit(tmp_path):
-    code = "import resource; print(resource.getrlimit(resource.RLIMIT_DATA))"
-    timed_out, out = _run([sys.executable, "-c", code], tmp_path, 60, 1536)
-    assert not timed_out and out.strip() == f"({1536 * 2**20}, {1536 * 2**20})", out
+    probe = tmp_path / "test_limit.py"
+    probe.write_text("import resource\n\ndef test_limit():\n"
+                     "    print('limit', resource.getrlimit(resource.RLIMIT_DATA))\n", encoding="utf-8")
+    argv = [str(probe), "-s", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    timed_out, out = _run(argv, tmp_path, 60, 1536, Assignment("a00", probe))
+    assert not timed_out and f"limit ({1536 * 2**20}, {1536 * 2**20})" in out, out
     small = Assignment("a00", tmp_path / "a00.py", config={"memory_mb": 1024})
     large = Assignment("a00", tmp_path / "a00.py", config={"memory_mb": GRADER_MEMORY_MB * 2})
     assert grader_memory_mb(small) == GRADER_MEMORY_MB  # never below what the worker may use
