@@ -237,6 +237,15 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
     return result
 
 
+def stop_warm_processes() -> None:
+    """Stop the warm grader and the zygotes of this run (``scoring.grader_server``,
+    ``zygote.zygote_for``): they live for one class, and the next run starts them afresh."""
+    from . import scoring, zygote
+
+    scoring.stop_grader_servers()
+    zygote.stop_all()
+
+
 def _kill_children() -> None:
     """Stop the notebook and pytest processes this process started (their own sessions)."""
     try:
@@ -297,11 +306,13 @@ def grade_all(targets: list[Target], course: Course, out_dir: Path, *, jobs: int
                 bar.update()
     except BaseException:  # Ctrl-C: stop the children; what is written stays for the next run
         pool.shutdown(wait=False, cancel_futures=True)
+        stop_warm_processes()
         _kill_children()
         bar.close()
         raise
     pool.shutdown(wait=True)
     bar.close()
+    stop_warm_processes()
     if stats is not None:
         stats.update(graded=len(todo), cached=len(planned) - len(todo), failed=failed,
                      seconds=round(time.monotonic() - start, 2), keys=keys, options=options,
