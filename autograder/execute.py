@@ -91,7 +91,12 @@ def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, noteboo
     from . import sandbox
     from .runner import Runner
 
+    import dataclasses
+
+    # the wall-clock deadline is the one that stops a notebook (with a message naming the cell):
+    # the CPU limit stays above it
     limits = limits or sandbox.Limits(cpu_s=notebook_timeout)
+    limits = dataclasses.replace(limits, cpu_s=max(limits.cpu_s, notebook_timeout + 10))
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     try:

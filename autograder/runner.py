@@ -354,7 +354,7 @@ class Serve:
         from .cells import run_notebook
 
         cell_timeout, timeout = int(msg["cell_timeout"]), float(msg["timeout"])
-        pid = self._fork(lambda: run_notebook(Path(SOURCE), Path(EXECUTED), cell_timeout), cpu_s=int(timeout) + 1)
+        pid = self._fork(lambda: run_notebook(Path(SOURCE), Path(EXECUTED), cell_timeout), cpu_s=int(timeout) + 5)
         rc = _wait(pid, timeout)
         timed_out = rc is None
         if timed_out:

@@ -141,8 +141,10 @@ def _ours(uid: int) -> bool:
 
 def leftover_processes(since: float) -> list[str]:
     """Processes of student code started after ``since`` (``time.time()``) and still alive that
-    are ours: kernels and submission workers among this process's descendants (orphans
-    included: ``watch_processes`` makes it a subreaper), and any process of a sandbox uid this
+    are ours: kernels, runners and workers among this process's descendants (orphans included:
+    ``watch_processes`` makes it a subreaper), forks of a warm server (``autograder.warm``: a
+    zygote's submission, a grading run; the servers themselves live for the run), and any
+    process of a sandbox uid this
     process leased.  Another job's kernels on the same machine are not ours.  (Process start
     times are rounded by the kernel: a second of slack.)"""
     import psutil
@@ -152,10 +154,17 @@ def leftover_processes(since: float) -> list[str]:
     def alive(p) -> bool:
         return p.create_time() >= since - 1.0 and p.status() != psutil.STATUS_ZOMBIE
 
+    def module(p) -> str:
+        argv = p.cmdline()
+        return argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
+
     for p in psutil.Process().children(recursive=True):
         try:
-            cmdline = " ".join(p.cmdline())
-            if alive(p) and ("ipykernel" in cmdline or "autograder.worker" in cmdline):
+            cmdline, mod = " ".join(p.cmdline()), module(p)
+            # a warm server (zygote, grader) lives for the run; a fork of one is a submission's
+            fork = (mod == "autograder.warm" and p.parent().cmdline() == p.cmdline()
+                    and not p.cmdline()[0].endswith("bwrap"))  # bwrap forks itself too
+            if alive(p) and ("ipykernel" in cmdline or mod in ("autograder.worker", "autograder.runner") or fork):
                 found[p.pid] = f"{p.pid}: {cmdline[:100]}"
         except psutil.Error:
             continue
