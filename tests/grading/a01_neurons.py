@@ -334,7 +334,8 @@ def test_softmax_large_inputs(submission):
     """2.2 Softmax численно устойчив: нет переполнения на входах порядка 1000."""
     rng = np.random.default_rng(2)
     cases = [np.array([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]]),
-             rng.standard_normal((6, 4)) * 5 + 800.0]
+             rng.standard_normal((6, 4)) * 5 + 800.0,
+             np.array([[1000.0, 1001.0, 1002.0], [0.0, 1.0, 2.0]])]  # rows of different scales
     sm = submission.Softmax()
     for x in cases:
         out = assert_finite(sm.forward(x.copy()), "Softmax.forward(x) для больших x")
@@ -694,6 +695,14 @@ def test_fit_linear_converges(submission):
     _check_first_losses(losses, batch_loss, theta0, 0.1, fn, "np.random.seed(seed); Linear(n_features, 1)")
     theta = _linear_params(layer, m, f"слой после {fn}")
     _check_trained(theta, theta0, losses[-1], batch_loss(theta), X, y, coef, fn)
+    # y as make_regression returns it, shape (N,): the docstring allows it, training must not change
+    fn_flat = fn.replace("y формы (101, 1)", "y формы (101,)")
+    _, flat = submission.fit_linear(X.copy(), y[:, 0].copy(), learning_rate=0.1, n_epoch=100, seed=5)
+    flat = as_array(flat, f"losses из {fn_flat}").ravel()
+    assert flat.shape == losses.shape and np.allclose(flat, losses, rtol=1e-6, atol=1e-9), (
+        f"{fn_flat}: значения losses отличаются от обучения с y формы (101, 1) (первые: "
+        f"{np.round(flat[:3], 4).tolist()} вместо {np.round(losses[:3], 4).tolist()}); приведите y к "
+        "столбцу (N, 1), прежде чем считать потери")
 
 
 def _network_params(fc1, fc2, what):
