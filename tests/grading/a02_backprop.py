@@ -515,6 +515,9 @@ def test_train_layer_two_targets(submission):
 def test_network_forward(submission, x, seed):
     """NeuralNetwork().forward: пакет (k, 1) -> (k, 1) = (X W1 + b1) W2 + b2."""
     nn = submission.NeuralNetwork()
+    for layer, attr, shape in (("layer1", "weights", (1, 10)), ("layer1", "bias", (10,)),
+                               ("layer2", "weights", (10, 1)), ("layer2", "bias", (1,))):
+        assert_shape(getattr(getattr(nn, layer), attr), shape, f"NeuralNetwork().{layer}.{attr} (форма из условия задачи 5)")
     p = set_params(nn, np.random.default_rng(seed))
     expected = (x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
     assert_close(nn.forward(x.copy()), expected, f"NeuralNetwork().forward(x) для x формы {x.shape}")
@@ -661,6 +664,10 @@ def test_relu_backward(submission, x, seed):
     expected = numeric_gradient_array(lambda z: relu.forward(z), x, dout)
     assert_close(returned, expected, f"ReLU().backward(x, dldy) для x формы {x.shape}", **GRAD,
                  inputs={"x": x, "dldy": dout})
+    zeros = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])  # ReLU'(0) = 0, as the task defines it
+    assert_close(submission.ReLU().backward(zeros.copy(), np.ones_like(zeros)), (zeros > 0).astype(float),
+                 "ReLU().backward(x, dldy) при x = 0: производная ReLU в нуле равна 0 (z <= 0)",
+                 inputs={"x": zeros, "dldy": np.ones_like(zeros)})
 
 
 @pytest.mark.task("6. NeuralNetwork с ReLU")
