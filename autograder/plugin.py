@@ -8,6 +8,9 @@ Markers (next to each test, so the rubric is readable in the test module):
 The ``submission`` fixture gives the student's definitions (see ``autograder.submission``).
 Each finished test is appended as one JSON line to ``--ag-results`` with Gradescope's
 test fields (name, score, max_score, status, output) and a few of our own.
+
+PYTEST_DONT_REWRITE: the warm grader imports this module before pytest starts
+(``autograder.scoring.grader_server``), and it has no asserts to rewrite.
 """
 from __future__ import annotations
 

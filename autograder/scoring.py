@@ -110,13 +110,13 @@ def grader_memory_mb(assignment: Assignment) -> int:
 
 
 # --------------------------------------------------------------------------- the warm grader
-#: what every grading run imports: pytest and its plugins' libraries, numpy, the engine's
-#: grader side (never ``autograder.plugin`` or pytest plugins loaded with ``-p``: pytest rewrites
-#: their asserts only when it imports them itself)
+#: what every grading run imports: pytest and its plugins' libraries, numpy, the engine's grader
+#: side (``autograder.plugin`` says PYTEST_DONT_REWRITE; the ``-p`` plugins of ``rubric_args`` are
+#: left to pytest, which rewrites their asserts only when it imports them itself)
 GRADER_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.runner",
                   "_pytest.terminal", "_pytest.assertion.rewrite", "_pytest.mark", "_pytest.skipping",
-                  "hypothesis", "hypothesis.extra.numpy", "nbformat", "psutil",
-                  "autograder.remote", "autograder.testing", "autograder.sandbox"]
+                  "hypothesis", "hypothesis.extra.numpy", "nbformat", "psutil", "autograder.plugin",
+                  "autograder.remote", "autograder.testing", "autograder.sandbox", "autograder.runner"]
 _SERVERS: dict = {}
 _SERVERS_LOCK = threading.Lock()
 
@@ -144,7 +144,8 @@ def grader_server(assignment: Assignment):
     on first use, stopped when this process exits."""
     from .warm import ForkServer
 
-    preload = tuple(dict.fromkeys(GRADER_PRELOAD + rubric_imports(assignment.rubric)))
+    preload = tuple(dict.fromkeys(GRADER_PRELOAD + rubric_imports(assignment.rubric)
+                                  + [f"autograder.scoring:warm_rubric={assignment.rubric}"]))
     with _SERVERS_LOCK:
         server = _SERVERS.get(preload)
         if server is None or not server.alive():
@@ -161,6 +162,37 @@ def stop_grader_servers() -> None:
             except Exception:  # noqa: BLE001
                 pass
         _SERVERS.clear()
+
+
+def warm_rubric(path: str) -> None:
+    """Import the rubric in the warm grader as pytest would (module ``<stem>``, its folder first on
+    ``sys.path``, asserts rewritten), after loading the grading profile of Hypothesis (settings
+    made at import inherit it).  pytest in each fork finds it imported; the rubric's own
+    import-time work (reference data, strategies) is done once."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    from _pytest.assertion.rewrite import rewrite_asserts
+    from hypothesis import settings
+
+    import autograder.plugin  # noqa: F401  (registers the "grading" profile)
+
+    settings.load_profile("grading")
+    rubric = Path(path).resolve()
+    if str(rubric.parent) not in sys.path:
+        sys.path.insert(0, str(rubric.parent))
+    source = rubric.read_bytes()
+    tree = ast.parse(source, filename=str(rubric))
+    rewrite_asserts(tree, source, str(rubric))
+    spec = importlib.util.spec_from_file_location(rubric.stem, rubric)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[rubric.stem] = module
+    try:
+        exec(compile(tree, str(rubric), "exec", dont_inherit=True), module.__dict__)
+    except BaseException:
+        sys.modules.pop(rubric.stem, None)
+        raise
 
 
 def pytest_job(conn, fds: list[int], args: dict) -> int:
