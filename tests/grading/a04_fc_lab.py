@@ -771,9 +771,11 @@ def ref_train(X, y, hidden_size, lr, num_epochs, batch_size, seed):
 @pytest.mark.hidden
 @pytest.mark.points(1)
 def test_train_matches_reference_steps(submission):
-    """train на малой задаче (11 объектов, 2 эпохи, батчи по 4): потери и итоговая сеть как у шагов из задания."""
-    X = probe(371, (11, 4))
-    y = np.arange(11) % 3
+    """train на малой задаче (11 объектов, 5 признаков, 2 класса, 2 эпохи, батчи по 4): потери и итоговая сеть как у шагов из задания."""
+    # 5 features and 2 classes, not Iris's 4 and 3: the sizes come from X_train and y_train,
+    # not from the notebook's globals (input_size = 4, output_size = 3 in the example cell)
+    X = probe(371, (11, 5))
+    y = np.arange(11) % 2
     params, expected_history = ref_train(X, y, hidden_size=5, lr=0.1, num_epochs=2, batch_size=4, seed=3)
     net, history = submission.train(X.copy(), y.copy(), hidden_size=5, lr=0.1, num_epochs=2, batch_size=4, seed=3)
     what = "train(X, y, hidden_size=5, lr=0.1, num_epochs=2, batch_size=4, seed=3)"
