@@ -373,6 +373,9 @@ def test_softmax_stable(submission, x, shift):
     z = x * 50 + shift
     out = assert_finite(submission.Softmax().forward(z.copy()), f"Softmax().forward(x) для x порядка {shift:g}")
     assert_close(out, _softmax(z), f"Softmax().forward(x) для x порядка {shift:g}")
+    rows = np.array([[1000.0, 1001.0, 1002.0], [0.0, 1.0, 2.0]])  # rows of different scales
+    what = "Softmax().forward(x) для строк разного масштаба (вычитайте максимум каждой строки)"
+    assert_close(assert_finite(submission.Softmax().forward(rows.copy()), what), _softmax(rows), what)
 
 
 # --------------------------------------------------------------------------- task 2
@@ -543,7 +546,9 @@ def _accuracy_test(submission, factory_name, make_data):
     before = classifier.predict_proba(X_test)
     _seed(submission, 0)
     classifier.fit(X, y)
-    proba = classifier.predict_proba(X_test)
+    n_classes = len(np.unique(y))
+    proba = assert_shape(classifier.predict_proba(X_test), (len(X_test), n_classes),
+                         f"{factory_name}().predict_proba(X_test) (по столбцу на каждый из {n_classes} классов)")
     _changed_by_fit(before, proba, f"{factory_name}(): predict_proba(X_test)")
     pred = assert_shape(classifier.predict(X_test), y_test.shape, f"{factory_name}().predict(X_test)")
     assert np.array_equal(pred, np.argmax(as_array(proba, "predict_proba(X_test)"), axis=1)), (
@@ -713,8 +718,11 @@ def test_train_updates_and_saves(submission):
         arr = assert_shape(np.asarray(losses, dtype=np.float64), (2,), f"train(..., epochs=2): {what}")
         assert_finite(arr, f"train(..., epochs=2): {what}")
     after = _state(model)
-    assert any(not np.array_equal(after[k], before[k]) for k in before), (
-        "train(...): параметры модели не изменились (нет шагов оптимизатора?)")
+    # the learnable parameters: BatchNorm's running statistics change in model.train() by
+    # themselves, without a single optimizer step
+    learnable = [str(name) for name, _ in model.named_parameters()]
+    assert learnable and any(not np.array_equal(after[k], before[k]) for k in learnable if k in before), (
+        "train(...): обучаемые параметры модели не изменились (нет loss.backward() или optimizer.step()?)")
     try:
         saved = submission.torch.load(name, map_location="cpu", weights_only=True)
         fresh = submission.Model()
@@ -732,6 +740,40 @@ def test_train_updates_and_saves(submission):
     loaded = _state(fresh)
     assert any(not np.array_equal(loaded[k], before[k]) for k in before), (
         "train(...): в weights_path сохранены начальные веса, а не обученные")
+    _check_zero_grad(submission, torch, X[:16], y[:16])
+
+
+def _grad_norm(model, what: str) -> float:
+    total = 0.0
+    for p in model.parameters():
+        grad = p.grad
+        assert grad is not None, f"{what}: у параметров модели нет градиента (нет loss.backward()?)"
+        total += float(np.sum(as_array(grad, f"{what}: p.grad") ** 2))
+    return total ** 0.5
+
+
+def _check_zero_grad(submission, torch, X, y):
+    """optimizer.zero_grad() on every step: with lr=0 the parameters stay where they are, so after
+    4 steps on one batch the gradients are that batch's (zero_grad) or 4 times it (no zero_grad)."""
+    _seed_student_torch(submission)
+    model = submission.Model()
+    name = "_ag_zero_grad_check.pt"
+    try:
+        submission.train(model, [(X, y), (X, y)], [(X, y)], epochs=2, lr=0.0, weights_path=name)
+    finally:
+        try:
+            _student_module(submission, "os").remove(name)
+        except Exception:
+            pass
+    what = "train(model, [(X, y), (X, y)], ..., epochs=2, lr=0)"
+    after_train = _grad_norm(model, what)
+    model.zero_grad()
+    model.train()
+    submission.calculate_loss(X, y, model).backward()
+    one_step = _grad_norm(model, "calculate_loss(X, y, model).backward()")
+    assert after_train < 2.0 * one_step, (
+        f"{what}: после обучения градиент в {after_train / max(one_step, 1e-12):.1f} раза больше градиента "
+        "одного шага: градиенты накапливаются между шагами (вызовите optimizer.zero_grad() перед loss.backward())")
 
 
 # --- metrics on the CIFAR-10 test set, with the student's saved weights
