@@ -6,9 +6,9 @@ import json
 import nbformat
 import pytest
 
-from autograder.audit import OPERATORS, equivalent_mutants, mutants, select
+from autograder.authoring.audit import OPERATORS, equivalent_mutants, mutants, select
 from autograder.cli import main
-from autograder.course import Course
+from autograder.core.course import Course
 
 from engine.tiny import make_course, notebook
 

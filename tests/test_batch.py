@@ -16,9 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import batch, cli, grade
-from autograder.course import Course
-from autograder.policy import LatePolicy, PolicyError, apply_policy, read_overrides
+from autograder import cli
+from autograder.classroom import batch
+from autograder.classroom.policy import LatePolicy, PolicyError, apply_policy, read_overrides
+from autograder.core import files
+from autograder.core.course import Course
+from autograder.engine import grade
 
 RUBRIC = '''import pytest
 
@@ -93,7 +96,7 @@ def fake(monkeypatch):
 
 
 def gradebook(results) -> str:
-    from autograder.results import write_gradebook
+    from autograder.classroom.results import write_gradebook
 
     buf = io.StringIO()
     write_gradebook(results, buf)
@@ -156,8 +159,8 @@ def test_latest_of_several_notebooks_is_graded_once(fake, klass, course, tmp_pat
 
 def test_result_files_are_written_atomically(tmp_path):
     target = tmp_path / "x" / "result.json"
-    batch.write_json(target, {"a": 1})
-    batch.write_json(target, {"a": 2})
+    files.write_json(target, {"a": 1})
+    files.write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 2}
     assert [p.name for p in target.parent.iterdir()] == ["result.json"]  # no temp files left
 
@@ -311,7 +314,7 @@ def test_killed_run_resumes_to_the_same_gradebook(klass, course, tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(out.glob("*/a00_tiny/result.json"))) < 1:
         time.sleep(0.2)
-    from autograder.sandbox import kill_tree
+    from autograder.sandbox.isolation import kill_tree
 
     kill_tree(proc.pid)  # the whole group, as kill -9 of the terminal would leave it
     proc.wait()

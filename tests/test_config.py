@@ -7,9 +7,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import batch, cli, grade
-from autograder.config import AssignmentSettings, Config, ConfigError, load
-from autograder.policy import LateRules, PolicyError, apply_policy
+from autograder import cli
+from autograder.classroom import batch
+from autograder.classroom.policy import LateRules, PolicyError, apply_policy
+from autograder.core.config import AssignmentSettings, Config, ConfigError, load
+from autograder.engine import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from autograder.results import write_all
+from autograder.classroom.results import write_all
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from autograder.reports import class_report_html, feedback_html
-from autograder.results import GRADESCOPE_VISIBILITY, gradescope, junit_xml, write_all
+from autograder.classroom.reports import class_report_html, feedback_html
+from autograder.classroom.results import GRADESCOPE_VISIBILITY, gradescope, junit_xml, write_all
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
@@ -176,7 +176,7 @@ def test_write_all_outputs(tmp_path):
 
 
 def test_summary_table_says_what_went_wrong():
-    from autograder.results import summary_table
+    from autograder.classroom.results import summary_table
 
     hung = result("bob")
     hung["execution"] = {"seconds": 20.0, "errors": ["ячейка 3 остановлена"], "timed_out": True}
@@ -226,7 +226,7 @@ def test_not_run_tests_are_skipped_in_junit_and_zero_in_gradescope():
 
 
 def test_notices_are_notices_in_the_language_of_the_run():
-    from autograder.messages import notice
+    from autograder.core.messages import notice
 
     r = result()
     r["notices"] = [notice("duplicates", graded="a01_neurons.ipynb", others="old.ipynb")]
@@ -243,7 +243,7 @@ def test_notices_are_notices_in_the_language_of_the_run():
 
 
 def test_summary_notes_are_cut_at_a_word_and_in_one_language():
-    from autograder.results import summary_table
+    from autograder.classroom.results import summary_table
 
     broken = not_a_notebook(3)
     for lang, expected, foreign in (("en", "ungraded: The file is not a notebook", "Файл"),

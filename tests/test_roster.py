@@ -7,7 +7,7 @@ import os
 import pytest
 
 from autograder import cli
-from autograder.roster import RosterError, read_roster
+from autograder.classroom.roster import RosterError, read_roster
 
 from fake_class import CALLS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
 

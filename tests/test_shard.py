@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, cli, grade, shard
-from autograder.shard import Shard, ShardError, shard_of
+from autograder import cli
+from autograder.classroom import batch, shard
+from autograder.classroom.shard import Shard, ShardError, shard_of
+from autograder.core import files
+from autograder.engine import grade
 
 from fake_class import CALLS, STUDENTS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
 
@@ -243,11 +246,11 @@ def test_slurm_recipe_grades_an_array_and_merges(tmp_path):
 def test_demo_class_in_three_concurrent_shards_merges_to_the_single_run(demo_results, course, tmp_path):
     """The session's single run of the demo class is the reference; three shards graded by three
     processes at the same time, then merged: the same gradebook, grades and per-test results."""
-    from autograder.merge import publish
+    from autograder.classroom.merge import publish
 
     single = tmp_path / "single"
     for (student, assignment), r in ((k, v) for k, v in demo_results.items() if isinstance(v, dict)):
-        batch.write_json(single / student / assignment / "result.json", r)
+        files.write_json(single / student / assignment / "result.json", r)
     publish(single, feedback=False)
 
     env = {**os.environ, "AUTOGRADER_COURSE": str(course.root)}

@@ -1,6 +1,6 @@
 import pytest
 
-from autograder.course import Course
+from autograder.core.course import Course
 
 from .tiny import make_course
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import build_parser, main
-from autograder.course import Course
-from autograder.grade import Target, grade_notebook
+from autograder.core.course import Course
+from autograder.engine.grade import Target, grade_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,8 @@
 """Importing a submission's definitions from its code cells."""
 import nbformat
 
-from autograder.extract import definitions, load_module
-from autograder.submission import MissingDefinition, Submission
+from autograder.sandbox.extract import definitions, load_module
+from autograder.sandbox.submission import MissingDefinition, Submission
 
 from .tiny import notebook
 

@@ -3,9 +3,9 @@ import subprocess
 
 import pytest
 
-from autograder import sandbox
-from autograder.reports import class_report_html, feedback_html
-from autograder.results import summary_table
+from autograder.classroom.reports import class_report_html, feedback_html
+from autograder.classroom.results import summary_table
+from autograder.sandbox import isolation as sandbox
 
 
 def _result(student, isolation):

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from autograder import sandbox
-from autograder.grade import Target, grade_notebook
+from autograder.engine.grade import Target, grade_notebook
+from autograder.sandbox import isolation as sandbox
 
 pytestmark = pytest.mark.slow
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the +uid levels need root")

@@ -5,10 +5,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
-from autograder.release import (MarkerError, check_bundle, public_rubric, public_tests_needing_references, release,
+from autograder.authoring.release import (MarkerError, check_bundle, public_rubric, public_tests_needing_references, release,
                                 release_command, solution_lines, strip_solutions, student_notebook, write_bundle)
-from autograder.protect import restore_protected
+from autograder.core.course import Course
+from autograder.engine.protect import restore_protected
 
 from .tiny import RUBRIC, SOLUTION_CELLS, make_course, notebook
 
@@ -195,7 +195,7 @@ def test_solution_line_copied_into_the_rubric_fails_the_check(fake_course):
 
 
 def test_reference_helper_left_in_the_bundle_rubric_is_reported(fake_course, tmp_path):
-    from autograder.release import bundle_problems
+    from autograder.authoring.release import bundle_problems
 
     course = fake_course(REFERENCE + HIDDEN_USER)
     write_bundle(course, tmp_path / "bundle")

@@ -10,14 +10,14 @@ import types
 import nbformat
 import pytest
 
-from autograder import sandbox
-from autograder.checkcells import is_generated, public_tasks
-from autograder.course import Course
-from autograder.grade import Target, grade_notebook
-from autograder.protect import restore_protected
-from autograder.release import release, student_notebook
-from autograder.selfcheck import GRADING_ENV, check, format_table, run_check, selects
-from autograder.submission import Submission
+from autograder.authoring.release import release, student_notebook
+from autograder.authoring.selfcheck import GRADING_ENV, check, format_table, run_check, selects
+from autograder.core.course import Course
+from autograder.engine.checkcells import is_generated, public_tasks
+from autograder.engine.grade import Target, grade_notebook
+from autograder.engine.protect import restore_protected
+from autograder.sandbox import isolation as sandbox
+from autograder.sandbox.submission import Submission
 
 from .tiny import RUBRIC, make_course
 
@@ -258,7 +258,7 @@ def test_the_grader_runs_the_released_notebook_without_self_check(tiny, tmp_path
 
 RUN_ALL_SCRIPT = r'''
 from IPython.core.interactiveshell import InteractiveShell
-from autograder.selfcheck import RunAllPastUnfinished
+from autograder.authoring.selfcheck import RunAllPastUnfinished
 shell = InteractiveShell.instance()
 RunAllPastUnfinished().install(shell)
 RunAllPastUnfinished().install(shell)  # the first cell run twice: hooks not doubled

@@ -7,8 +7,8 @@ import nbformat
 import pytest
 
 import autograder
-from autograder import sandbox
-from autograder.execute import execute
+from autograder.engine.execute import execute
+from autograder.sandbox import isolation as sandbox
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder.sandbox import wire
+from autograder.sandbox.wire import Decoder, Encoder, ProtocolError, Reader
 from autograder.testing import as_array, assert_close, assert_shape
-from autograder.wire import Decoder, Encoder, ProtocolError, Reader
 
 MB = 2**20
 
@@ -217,8 +217,8 @@ class Big:
 
 @pytest.mark.slow
 def test_forged_replies_fail_the_call_and_the_worker_is_restarted(tmp_path):
-    from autograder import sandbox
-    from autograder.remote import RemoteSubmission, WorkerFailure
+    from autograder.sandbox import isolation as sandbox
+    from autograder.sandbox.remote import RemoteSubmission, WorkerFailure
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FORGE)])
     scratch = tmp_path / "scratch"

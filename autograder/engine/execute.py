@@ -1,7 +1,7 @@
 """Execute a notebook, sandboxed, with a deadline, and read back what it printed.
 
-The cells run in the submission's sandbox (``autograder.runner`` forks an executor that runs them
-in-process with IPython: ``autograder.cells``), with the scratch folder as the only writable place.
+The cells run in the submission's sandbox (``autograder.sandbox.runner`` forks an executor that runs them
+in-process with IPython: ``autograder.sandbox.cells``), with the scratch folder as the only writable place.
 The runner stops the executor at ``notebook_timeout`` seconds and kills whatever it left running.
 The executed notebook is read back through ``sandbox.read_file_safely`` (no links, size cap): it
 is only shown to the student, never used for the grade.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import MAX_CELL_OUTPUT, PROGRESS, TRUNCATED  # noqa: E402,F401  (kept importable from here)
+from ..sandbox.cells import MAX_CELL_OUTPUT, PROGRESS, TRUNCATED  # noqa: E402,F401  (kept importable from here)
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Execution:
 #: the executed notebook is read back only up to this size
 MAX_EXECUTED_BYTES = 64 * 2**20
 
-from .sandbox import kill_tree  # noqa: E402  (kept importable from here)
+from ..sandbox.isolation import kill_tree  # noqa: E402  (kept importable from here)
 
 
 def child_env() -> dict:
@@ -52,7 +52,7 @@ def child_env() -> dict:
 def cell_errors(nb: nbformat.NotebookNode) -> list[str]:
     """One line per code cell whose output has an error: ``ячейка N («first line»): Name: message``
     (N counts all cells, markdown included, as the student sees them)."""
-    from .extract import cell_name
+    from ..sandbox.extract import cell_name
 
     found = []
     for number, cell in enumerate(nb.cells, start=1):
@@ -66,8 +66,8 @@ def cell_errors(nb: nbformat.NotebookNode) -> list[str]:
 
 def _running_cell(workdir: Path, nb: nbformat.NotebookNode) -> str | None:
     """The cell the child was running when it was stopped (as the sandbox left it: shown only)."""
-    from . import sandbox
-    from .extract import cell_name
+    from ..sandbox import isolation as sandbox
+    from ..sandbox.extract import cell_name
 
     data = sandbox.read_file_safely(workdir / PROGRESS, 32)
     try:
@@ -82,14 +82,14 @@ def _running_cell(workdir: Path, nb: nbformat.NotebookNode) -> str | None:
 def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int, notebook_timeout: int, *,
             isolation: str = "process", limits=None, ro: list[Path] = (), preload: list[str] = ()) -> Execution:
     """Run every code cell of ``nb`` with ``workdir`` (the scratch folder) as the current folder,
-    in a sandbox of its own (``autograder.runner``), which is then stopped.
+    in a sandbox of its own (``autograder.sandbox.runner``), which is then stopped.
 
     isolation: from ``sandbox.probe``; limits: ``sandbox.Limits`` (memory, CPU, processes, file size).
     Grading uses ``Runner`` directly, so that the tests are served from the same sandbox.
     Returns an Execution; never raises for what the notebook does.
     """
-    from . import sandbox
-    from .runner import Runner
+    from ..sandbox import isolation as sandbox
+    from ..sandbox.runner import Runner
 
     import dataclasses
 
@@ -117,8 +117,8 @@ def read_executed(workdir: Path, nb: nbformat.NotebookNode, status: dict, notebo
 
     status: the runner's reply (``exit``: the executor's exit code, None when it was stopped;
     ``timed_out``; ``why``: the sandbox could not run it)."""
-    from . import sandbox
-    from .runner import EXECUTED, SOURCE
+    from ..sandbox import isolation as sandbox
+    from ..sandbox.runner import EXECUTED, SOURCE
 
     dst = workdir / EXECUTED
     result = Execution(notebook=None, timed_out=bool(status.get("timed_out")))

@@ -2,7 +2,7 @@
 
 Mutants of the code inside the solution regions (``### BEGIN SOLUTION`` .. ``### END SOLUTION``) of
 ``solutions/<id>.ipynb`` are written as notebooks to ``OUT/mutants/<id>/m<NNN>/<id>.ipynb`` and
-graded like submissions (``autograder.batch.grade_all``: parallel, resumable).  A mutant is
+graded like submissions (``autograder.classroom.batch.grade_all``: parallel, resumable).  A mutant is
 *killed* when it scores less than the maximum.  The report gives the kill rate, each surviving
 mutant's one-line diff and the function it lives in, and three checks: the solution itself, the
 instructor's correct alternatives (``tests/grading/alternatives/<id>/*.ipynb``) must get full
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Assignment, Course
-from .extract import _strip_ipython
+from ..core.course import Assignment, Course
+from ..sandbox.extract import _strip_ipython
 from .release import BEGIN, END
 
 OPERATORS = ("operator", "constant", "axis", "transpose", "keepdims", "sum/mean", "statement", "return")
@@ -396,7 +396,7 @@ def prepare(course: Course, assignment: Assignment, out: Path, *, limit=None, sa
     """Write the selected mutants' notebooks and the checks' copies under ``out``, each with the
     files beside its source; mutants and alternatives get the solution's files named after the
     assignment (``solutions/a05_cifar_model.pt``)."""
-    from .batch import neighbours
+    from ..classroom.batch import neighbours
 
     solution = nbformat.read(assignment.solution, as_version=4)
     number = assignment.id.split("_", 1)[0]  # solutions/ is shared: only the files named a05_*
@@ -425,8 +425,8 @@ def audit(course: Course, assignment_ids: list[str], out: Path, *, limit=None, s
           jobs: int = 1, sandbox: str | None = None, resume: bool = True, progress: bool = False,
           stats: dict | None = None) -> list[dict]:
     """Grade the mutants and checks of each assignment; one report dict per assignment."""
-    from .batch import grade_all
-    from .grade import Target
+    from ..classroom.batch import grade_all
+    from ..engine.grade import Target
 
     out = Path(out)
     plans = [prepare(course, course.assignments[a], out, limit=limit, sample=sample, seed=seed)
@@ -515,14 +515,14 @@ def terminal_report(reports: list[dict]) -> str:
 
 
 def html_report(reports: list[dict]) -> str:
-    from .reports import _css, _env
+    from ..classroom.reports import _css, _env
 
     return _env().get_template("audit.html.j2").render(reports=reports, css=_css(), rate=_rate,
                                                        operators=OPERATORS)
 
 
 def write_reports(reports: list[dict], out: Path) -> None:
-    from .batch import atomic_write_text, write_json
+    from ..core.files import atomic_write_text, write_json
 
     write_json(Path(out) / "audit.json", reports)
     atomic_write_text(Path(out) / "audit.html", html_report(reports))

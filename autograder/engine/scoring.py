@@ -1,13 +1,13 @@
 """Run an assignment's rubric with pytest in a separate process and read back the scores.
 
 The pytest process writes one JSON line per collected test and per finished test
-(see ``autograder.plugin``).  A test that was collected but never finished (the process was
+(see ``autograder.authoring.plugin``).  A test that was collected but never finished (the process was
 killed at its deadline, or student code ended it) scores zero with a message saying so.
 
 The pytest process is the grader: it never imports student code.  It is a fork of a warm grader
 (``grader_server``: pytest, Hypothesis, numpy and the rubric's imports loaded once), one fork
 per submission, so nothing of one student's run reaches the next.  The ``submission`` fixture
-starts a sandboxed worker (``autograder.remote``) whose writable folder is ``scratch``; the results
+starts a sandboxed worker (``autograder.sandbox.remote``) whose writable folder is ``scratch``; the results
 file and the pytest working folder are in ``workdir``, a folder the sandbox cannot see or write.
 """
 from __future__ import annotations
@@ -22,15 +22,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox
-from .course import Assignment
+from ..core.course import Assignment
+from ..sandbox import isolation as sandbox
 from .execute import child_env, kill_tree
 
 #: RLIMIT_DATA of the grading pytest process, in MB, so that a hole left in the wire caps costs one
 #: test of one submission, not the machine: beyond it an allocation raises MemoryError.
 #: Measured peak VmData of the grading process (solutions, bwrap): a01-a04 204-211 MB, a05 333 MB
 #: with torch and the synthetic CIFAR-10 (estimated 650 MB with the real test set); one message
-#: may add about 0.5 GB (the caps in ``autograder.wire``).  RLIMIT_DATA rather than RLIMIT_AS:
+#: may add about 0.5 GB (the caps in ``autograder.sandbox.wire``).  RLIMIT_DATA rather than RLIMIT_AS:
 #: torch and the BLAS threads reserve address space they never use (a05: VmSize 880 MB).
 #: Never below the assignment's memory_mb: the worker inherits the limit, and its own RLIMIT_AS
 #: (memory_mb) is meant to be the one that binds.
@@ -45,7 +45,7 @@ class RubricRun:
     tests: list[dict] = field(default_factory=list)
     import_errors: list[str] = field(default_factory=list)
     error: str | None = None          # the rubric itself could not run (not the student's fault)
-    isolation: str | None = None      # how the submission's worker was isolated (autograder.sandbox)
+    isolation: str | None = None      # how the submission's worker was isolated (autograder.sandbox.isolation)
     seconds: float = 0.0
 
 
@@ -57,7 +57,7 @@ def pytest_command(assignment: Assignment, notebook: Path | None, results: Path,
 
 def pytest_argv(assignment: Assignment, notebook: Path | None, results: Path, **options) -> list[str]:
     """``pytest.main``'s arguments for grading: our plugin and ``rubric_args``."""
-    return ["-p", "autograder.plugin", *rubric_args(assignment, notebook, results, **options)]
+    return ["-p", "autograder.authoring.plugin", *rubric_args(assignment, notebook, results, **options)]
 
 
 def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
@@ -66,7 +66,7 @@ def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
                 isolation: str | None = None, files: Path | None = None,
                 terminal: bool = True, runner_fd: str | None = None) -> list[str]:
     """pytest's arguments for running ``assignment``'s rubric; the plugin is loaded by the caller
-    (``-p autograder.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
+    (``-p autograder.authoring.plugin`` on a command line, ``plugins=`` in ``pytest.main``).
     terminal=False: no terminal reporter (the self-check prints its own table)."""
     # --tb=native: a failure's message is ours (plugin.explain); pytest's own traceback, only a
     # fallback, is then cheap to make (its default style parses the rubric's source per frame)
@@ -111,12 +111,12 @@ def grader_memory_mb(assignment: Assignment) -> int:
 
 # --------------------------------------------------------------------------- the warm grader
 #: what every grading run imports: pytest and its plugins' libraries, numpy, the engine's
-#: grader side (never ``autograder.plugin`` or pytest plugins loaded with ``-p``: pytest rewrites
+#: grader side (never ``autograder.authoring.plugin`` or pytest plugins loaded with ``-p``: pytest rewrites
 #: their asserts only when it imports them itself)
 GRADER_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.runner",
                   "_pytest.terminal", "_pytest.assertion.rewrite", "_pytest.mark", "_pytest.skipping",
                   "hypothesis", "hypothesis.extra.numpy", "nbformat", "psutil",
-                  "autograder.remote", "autograder.testing", "autograder.sandbox"]
+                  "autograder.sandbox.remote", "autograder.testing", "autograder.sandbox.isolation"]
 _SERVERS: dict = {}
 _SERVERS_LOCK = threading.Lock()
 
@@ -139,7 +139,7 @@ def rubric_imports(rubric: Path) -> list[str]:
 
 
 def grader_server(assignment: Assignment):
-    """The warm grader for ``assignment``'s rubric: a fork server (``autograder.warm``) that has
+    """The warm grader for ``assignment``'s rubric: a fork server (``autograder.engine.warm``) that has
     imported pytest, Hypothesis, numpy and the rubric's imports; one per set of imports, started
     on first use, stopped when this process exits."""
     from .warm import ForkServer
@@ -187,7 +187,7 @@ def _run(argv: list[str], workdir: Path, timeout: float, memory_mb: int, assignm
          fds: list[int] = ()) -> tuple[bool, str]:
     """Run pytest with ``argv`` in a fork of the warm grader; (timed out, output)."""
     output = workdir / "_pytest.out"
-    job = grader_server(assignment).start("autograder.scoring:pytest_job", {
+    job = grader_server(assignment).start("autograder.engine.scoring:pytest_job", {
         "cwd": str(workdir), "output": str(output), "memory_mb": memory_mb, "argv": argv}, list(fds))
     timed_out = False
     try:
@@ -232,7 +232,7 @@ def run_rubric(assignment: Assignment, notebook: Path | None, workdir: Path, *,
     workdir: the grader's private folder (results file, current folder of pytest); never the
     sandbox's.  scratch: the submission's writable folder (files beside the notebook).
     isolation: resolved by ``sandbox.probe`` (the worker runs under it).
-    runner_fd: the control socket of the submission's sandbox (``autograder.runner``): the tests'
+    runner_fd: the control socket of the submission's sandbox (``autograder.sandbox.runner``): the tests'
     workers are forked there; without it each worker is a sandbox of its own.
     """
     workdir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ Starting a submission's sandbox costs little (bubblewrap: milliseconds), but the
 then imports numpy, scikit-learn, matplotlib (torch for a05): about a CPU second per
 submission, more than the student's code takes.  The zygote pays that once per grading run.
 
-- The **zygote** is a fork server (``autograder.warm``) started once in a bubblewrap sandbox
+- The **zygote** is a fork server (``autograder.engine.warm``) started once in a bubblewrap sandbox
   with the neutral view of the installation (``sandbox.bwrap_argv``: ``/opt/venv``, a tmpfs
   ``/tmp``, no network), whose only writable folder is the zygote's scratch root.  It runs as
   root in that sandbox, keeping just the capabilities needed to build the next level
@@ -120,7 +120,7 @@ def _init(runner_pid: int) -> int:
 
 
 def enter(conn, fds: list[int], args: dict) -> int:
-    """A zygote job (``autograder.warm``): the submission's sandbox and runner.  fds[0] is the
+    """A zygote job (``autograder.engine.warm``): the submission's sandbox and runner.  fds[0] is the
     runner's control socket; args: scratch (path in the zygote's view), uid, limits."""
     from .runner import Serve
 
@@ -141,7 +141,7 @@ def enter(conn, fds: list[int], args: dict) -> int:
         inside = _narrow(str(args["scratch"]), int(args["uid"]), args["limits"])
         os.chdir(inside)
         os.environ["PWD"] = inside
-        sys.path.insert(0, inside)  # as ``python -m autograder.runner`` started in the folder has it
+        sys.path.insert(0, inside)  # as ``python -m autograder.sandbox.runner`` started in the folder has it
         runner = os.fork()
         if runner == 0:
             try:
@@ -165,8 +165,8 @@ class Zygote:
     """A warm zygote for one set of preloaded modules and read-only folders (see the module)."""
 
     def __init__(self, preload: list[str], ro: list[Path] = ()):
-        from . import sandbox
-        from .warm import ForkServer
+        from . import isolation as sandbox
+        from ..engine.warm import ForkServer
 
         self.root = Path(tempfile.mkdtemp(prefix="ag-zygote-"))
         os.chmod(self.root, 0o711)
@@ -198,7 +198,7 @@ class Zygote:
 
     def start(self, scratch: Path, uid: int, limits, ctl_fd: int):
         """Fork the submission's sandbox with its runner; a ``warm.Job``."""
-        return self.server.start("autograder.zygote:enter", {
+        return self.server.start("autograder.sandbox.zygote:enter", {
             "scratch": str(scratch), "uid": int(uid), "limits": limits.as_dict()}, [ctl_fd])
 
     def alive(self) -> bool:
@@ -268,7 +268,7 @@ def zygote_for(preload: list[str], ro: list[Path]) -> Zygote | None:
 def _try(z: Zygote) -> str | None:
     """None if a runner forked from ``z`` starts and answers, else why not."""
     from .runner import Runner
-    from .sandbox import Limits
+    from .isolation import Limits
 
     scratch = z.scratch()
     runner = Runner(scratch, "bwrap+uid", Limits(cpu_s=60), zygote=z, start_timeout=60)

@@ -1,6 +1,6 @@
 """Run a notebook's code cells in this process, as a Jupyter kernel would, and record the outputs.
 
-This is the execution step of grading, inside the submission's sandbox (``autograder.runner``
+This is the execution step of grading, inside the submission's sandbox (``autograder.sandbox.runner``
 forks a process for it).  IPython's ``InteractiveShell`` runs each cell (magics, ``!`` commands,
 the value of the last expression, ``display()``), so a notebook behaves as in Jupyter or Colab;
 the outputs are recorded as nbformat outputs (``stream``, ``execute_result``, ``display_data``,

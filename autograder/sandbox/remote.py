@@ -1,10 +1,10 @@
 """The grader's side of the submission: a sandboxed worker process and proxies to its objects.
 
-``RemoteSubmission`` has the interface of ``autograder.submission.Submission`` (the fixture
-contract), but the student's definitions live in a worker process (``autograder.worker``) started
+``RemoteSubmission`` has the interface of ``autograder.sandbox.submission.Submission`` (the fixture
+contract), but the student's definitions live in a worker process (``autograder.sandbox.worker``) started
 in the sandbox.  ``submission.Linear(3, 4)`` sends a request and gets back a ``Remote`` handle;
 ``layer.forward(x)`` sends ``x`` as a plain array and gets the result back as a plain array.
-Only plain data crosses (``autograder.wire``); a grader-side function passed to student code stays
+Only plain data crosses (``autograder.sandbox.wire``); a grader-side function passed to student code stays
 here and is called back over the same channel.  All comparisons happen in the grader's process.
 
 Failures of the worker become test failures (``AssertionError`` with a message for the student):
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox
+from . import isolation as sandbox
 from .extract import CellError, definitions
 from .submission import MissingDefinition
 from .wire import MAX_STR, Closed, Decoder, Encoder, ProtocolError, Reader, check_size, write_message
@@ -266,7 +266,7 @@ class Channel:
     def __init__(self, cells: list, scratch: Path, isolation: str, limits: sandbox.Limits,
                  timeout: float, import_timeout: float | None = None, ro: list[Path] = (), link=None):
         self.cells, self.scratch, self.isolation, self.limits = cells, Path(scratch), isolation, limits
-        self.link = link                   # the submission's sandbox (autograder.runner), or None
+        self.link = link                   # the submission's sandbox (autograder.sandbox.runner), or None
         self.sock = None
         self.wpid: int | None = None
         self.timeout = float(timeout)
@@ -301,11 +301,11 @@ class Channel:
         self._init_worker()
 
     def _launch_worker(self) -> None:
-        """A worker in a sandbox of its own (``python -m autograder.worker``)."""
+        """A worker in a sandbox of its own (``python -m autograder.sandbox.worker``)."""
         r_child, w_parent = os.pipe()
         r_parent, w_child = os.pipe()
         try:
-            argv = [sys.executable, "-m", "autograder.worker", str(r_child), str(w_child)]
+            argv = [sys.executable, "-m", "autograder.sandbox.worker", str(r_child), str(w_child)]
             self.box = sandbox.Sandboxed(argv, self.scratch, self.limits, self.isolation, ro=self.ro,
                                          pass_fds=(r_child, w_child))
         except BaseException:

@@ -5,7 +5,7 @@ Markers (next to each test, so the rubric is readable in the test module):
 - ``@pytest.mark.hidden``: only the instructor's grading run has it (default: public);
 - ``@pytest.mark.task("1.2 Linear")``: the task it belongs to (for ``check("Linear")``).
 
-The ``submission`` fixture gives the student's definitions (see ``autograder.submission``).
+The ``submission`` fixture gives the student's definitions (see ``autograder.sandbox.submission``).
 Each finished test is appended as one JSON line to ``--ag-results`` with Gradescope's
 test fields (name, score, max_score, status, output) and a few of our own.
 """
@@ -45,12 +45,12 @@ def pytest_addoption(parser):
     group.addoption("--ag-data", help="folder with the data sets the grading tests read (e.g. CIFAR-10)")
     group.addoption("--ag-sandbox", default="auto", help="off|auto|required: isolation of the submission's worker")
     group.addoption("--ag-isolation", help="isolation already resolved by the grader (skips probing)")
-    group.addoption("--ag-limits", help="JSON of autograder.sandbox.Limits for the worker")
+    group.addoption("--ag-limits", help="JSON of autograder.sandbox.isolation.Limits for the worker")
     group.addoption("--ag-scratch", help="the submission's scratch folder (the worker's writable folder)")
     group.addoption("--ag-files", help="the files handed in beside the notebook: a grader-private copy "
                                        "(default: the notebook's folder); read by the submitted_file fixture")
     group.addoption("--ag-runner-fd", type=int,
-                    help="control socket of the submission's sandbox (autograder.runner): workers are forked there")
+                    help="control socket of the submission's sandbox (autograder.sandbox.runner): workers are forked there")
     group.addoption("--ag-inprocess", action="store_true",
                     help="import the submission into this process (no sandbox; for debugging only)")
 
@@ -119,7 +119,7 @@ _STUDENT_FILE = re.compile(r"^<ячейка \d+>$")
 def submission(request):
     """The student's definitions; built once per grading run.
 
-    By default they live in a sandboxed worker process (``autograder.remote``) and the object
+    By default they live in a sandboxed worker process (``autograder.sandbox.remote``) and the object
     forwards calls to it; ``--ag-inprocess`` imports them into this process (debugging only).
     """
     config = request.config
@@ -132,7 +132,7 @@ def submission(request):
 
     nb = nbformat.read(path, as_version=4)
     if config.getoption("--ag-inprocess", False):
-        from .submission import Submission
+        from ..sandbox.submission import Submission
 
         sub = Submission.from_notebook(nb)
     else:
@@ -148,8 +148,8 @@ def _remote_submission(request, nb):
     import tempfile
     from pathlib import Path
 
-    from . import sandbox
-    from .remote import RemoteSubmission
+    from ..sandbox import isolation as sandbox
+    from ..sandbox.remote import RemoteSubmission
 
     config = request.config
     isolation = config.getoption("--ag-isolation") or sandbox.probe(config.getoption("--ag-sandbox") or "auto")
@@ -167,7 +167,7 @@ def _remote_submission(request, nb):
     if config.getoption("--ag-runner-fd", None) is not None:
         import socket
 
-        from .runner import RunnerLink
+        from ..sandbox.runner import RunnerLink
 
         link = RunnerLink(socket.socket(fileno=config.getoption("--ag-runner-fd")))
     sub = RemoteSubmission(nb, Path(scratch), isolation, limits, timeout, ro=[Path(data)] if data else [],
@@ -198,7 +198,7 @@ def submitted_file(request):
     from functools import partial
     from pathlib import Path
 
-    from .testing.files import read_submitted
+    from ..testing.files import read_submitted
 
     folder = request.config.getoption("--ag-files", None)
     if not folder:
@@ -234,14 +234,14 @@ def notebook_global_hint(message: str, computed: dict[str, int]) -> str:
 
 
 def _from_worker(exc: BaseException) -> bool:
-    from .remote import RemoteError
+    from ..sandbox.remote import RemoteError
 
     return isinstance(exc, RemoteError)
 
 
 def out_of_memory() -> str:
     """The message of a test during which the grader's own process ran out of memory
-    (its limit: ``autograder.scoring.GRADER_MEMORY_MB``)."""
+    (its limit: ``autograder.engine.scoring.GRADER_MEMORY_MB``)."""
     import resource
 
     limit = resource.getrlimit(resource.RLIMIT_DATA)[0]
@@ -265,7 +265,7 @@ def explain(excinfo, computed: dict[str, int] | None = None) -> str:
     elif isinstance(exc, MemoryError) and not _from_worker(exc):
         text = out_of_memory()
     else:
-        from .remote import RemoteError
+        from ..sandbox.remote import RemoteError
 
         if isinstance(exc, RemoteError):  # raised in the sandboxed worker: its frames came as data
             frames = [traceback.FrameSummary(f[0], f[1], f[2], line=f[3]) for f in exc.frames

@@ -1,6 +1,6 @@
 """A warm process that forks: imports paid once, every job in a fresh fork of it.
 
-``ForkServer(preload)`` starts ``python -m autograder.warm FD`` (optionally under a launcher such
+``ForkServer(preload)`` starts ``python -m autograder.engine.warm FD`` (optionally under a launcher such
 as bubblewrap), which imports the ``preload`` modules once and then waits for jobs.  Each job is
 a function named ``"module:function"`` with JSON arguments and file descriptors; the server forks,
 and the child (its own session, default signals) runs ``function(conn, fds, args)`` and exits
@@ -102,7 +102,7 @@ class ForkServer:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # one request, one message
         self._lock = threading.Lock()
         # -P: the current folder is not put on sys.path (nothing in it is imported by mistake)
-        argv = [python or sys.executable, "-P", "-m", "autograder.warm", str(child.fileno()), json.dumps(self.preload)]
+        argv = [python or sys.executable, "-P", "-m", "autograder.engine.warm", str(child.fileno()), json.dumps(self.preload)]
         start = popen or (lambda cmd, fds: subprocess.Popen(
             cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, pass_fds=fds, start_new_session=True))
         try:

@@ -1,13 +1,13 @@
 """The submission's sandbox: one process that executes the notebook and serves its definitions.
 
-One sandbox per submission (``autograder.sandbox``: its own uid, its own scratch folder, limits),
-holding one process, the runner, started as ``python -m autograder.runner FD PRELOAD``.  The
+One sandbox per submission (``autograder.sandbox.isolation``: its own uid, its own scratch folder, limits),
+holding one process, the runner, started as ``python -m autograder.sandbox.runner FD PRELOAD``.  The
 runner imports the assignment's libraries once (numpy, scikit-learn, matplotlib, torch: what the
 solution notebook imports), and never runs student code itself; it forks:
 
-- the **executor** (``autograder.cells``): runs the notebook's cells once, as Jupyter would, and
+- the **executor** (``autograder.sandbox.cells``): runs the notebook's cells once, as Jupyter would, and
   writes the executed notebook (shown to the student; it does not decide the grade);
-- a **worker** (``autograder.worker``) per request of the grading tests: a fresh fork that imports
+- a **worker** (``autograder.sandbox.worker``) per request of the grading tests: a fresh fork that imports
   the notebook's definitions and answers calls over its own socket; one that hangs or dies is
   killed and the next test gets a new fork, with the libraries already imported.
 
@@ -110,17 +110,17 @@ class RunnerLink:
 
 
 class Runner:
-    """A submission's sandbox with its runner, started by the pipeline (``autograder.grade``)."""
+    """A submission's sandbox with its runner, started by the pipeline (``autograder.engine.grade``)."""
 
     def __init__(self, scratch: Path, isolation: str, limits, *, ro: list[Path] = (),
                  preload: list[str] = (), start_timeout: float = 60.0, zygote=None):
-        """zygote: an ``autograder.zygote.Zygote`` to fork the sandbox from (its scratch folder
+        """zygote: an ``autograder.sandbox.zygote.Zygote`` to fork the sandbox from (its scratch folder
         comes from ``zygote.scratch()``), else a fresh sandbox and interpreter are started."""
-        from . import sandbox
+        from . import isolation as sandbox
 
         self.scratch, self.isolation = Path(scratch), isolation
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-m", "autograder.runner", str(theirs.fileno()),
+        argv = [sys.executable, "-m", "autograder.sandbox.runner", str(theirs.fileno()),
                 json.dumps(list(preload)), "1" if isolation in sandbox.FULL else "0"]
         try:
             if zygote is not None:
@@ -147,8 +147,8 @@ class Runner:
         return self.link.sock.fileno()
 
     def execute(self, nb, cell_timeout: int, notebook_timeout: int):
-        """Run ``nb``'s cells in the sandbox; an ``autograder.execute.Execution``."""
-        from .execute import read_executed
+        """Run ``nb``'s cells in the sandbox; an ``autograder.engine.execute.Execution``."""
+        from ..engine.execute import read_executed
 
         start = time.monotonic()
         for name in (SOURCE, EXECUTED):
@@ -156,7 +156,7 @@ class Runner:
         import nbformat
 
         nbformat.write(nb, self.scratch / SOURCE)
-        from . import sandbox
+        from . import isolation as sandbox
 
         sandbox.give_scratch(self.scratch / SOURCE, self.box.lease.uid)
         if not self.ready:
@@ -183,8 +183,8 @@ class Runner:
 
 #: what every runner imports before it forks (the executor's and the worker's machinery)
 RUNNER_PRELOAD = ["numpy", "nbformat", "IPython.core.interactiveshell", "IPython.core.displayhook",
-                  "IPython.core.displaypub", "autograder.cells", "autograder.worker", "autograder.extract",
-                  "autograder.wire", "autograder.submission"]
+                  "IPython.core.displaypub", "autograder.sandbox.cells", "autograder.sandbox.worker", "autograder.sandbox.extract",
+                  "autograder.sandbox.wire", "autograder.sandbox.submission"]
 
 
 def notebook_imports(path: Path) -> list[str]:
@@ -230,7 +230,7 @@ class _Forked:
     uid, so releasing the lease (``kill -1`` as that uid) ends it all."""
 
     def __init__(self, zygote, scratch: Path, limits, ctl_fd: int):
-        from . import sandbox
+        from . import isolation as sandbox
 
         self.lease = sandbox.UidLease.acquire()
         try:

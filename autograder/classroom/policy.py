@@ -88,7 +88,7 @@ class LateRules:
 
 def submission_time(notebook: Path) -> tuple[datetime | None, str]:
     """(time, where it came from): ``timestamp.txt`` beside the notebook, else the file's mtime."""
-    from .intake import mtime, read_regular
+    from ..engine.intake import mtime, read_regular
 
     stamp = Path(notebook).parent / TIMESTAMP_FILE
     try:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -20,52 +18,37 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .course import Course
-from .grade import Target, grade_notebook, recognise
-from .intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
-from .messages import notice
+from ..core.course import Course
+from ..core.files import RESULT_FILE, write_json
+from ..core.messages import notice
+from ..engine.grade import Target, grade_notebook, recognise
+from ..engine.intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
 
-RESULT = "result.json"
+RESULT = RESULT_FILE
 #: files beside a notebook that never change its grade (nbgrader's submission time)
 NOT_GRADED_FILES = {"timestamp.txt"}
-#: modules that only present results: changing them does not make old grades stale
-PRESENTATION = {"__main__.py", "audit.py", "batch.py", "cli.py", "policy.py", "release.py", "reports.py",
-                "results.py", "shard.py", "merge.py", "roster.py", "selection.py", "scaffold.py"}
+#: what computes grades, by package layout (folders and files under ``autograder/``): a change
+#: there makes old grades stale.  Everything else only presents or organises results
+#: (``classroom/``, ``cli.py``, ``authoring/`` but the pytest plugin, ``templates/``).
+ENGINE = ("core", "engine", "sandbox", "testing", "authoring/plugin.py")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def write_json(path: Path, data) -> None:
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+def _is_engine(relative: Path) -> bool:
+    path = relative.as_posix()
+    return any(path == part or path.startswith(part + "/") for part in ENGINE)
 
 
 @lru_cache(maxsize=1)
 def engine_version() -> str:
-    """Hash of the grading engine's source (autograder/**/*.py but the presentation modules):
-    a new engine regrades."""
-    root = Path(__file__).resolve().parent
+    """Hash of the grading engine's source (the ``*.py`` files of ``ENGINE``): a new engine
+    regrades."""
+    root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for f in sorted(root.rglob("*.py")):
-        if "_course" in f.parts or "__pycache__" in f.parts or f.name in PRESENTATION:
+        rel = f.relative_to(root)
+        if "_course" in rel.parts or "__pycache__" in rel.parts or not _is_engine(rel):
             continue
-        h.update(str(f.relative_to(root)).encode())
+        h.update(str(rel).encode())
         h.update(f.read_bytes())
     try:
         from importlib.metadata import version
@@ -240,7 +223,8 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
 def stop_warm_processes() -> None:
     """Stop the warm grader and the zygotes of this run (``scoring.grader_server``,
     ``zygote.zygote_for``): they live for one class, and the next run starts them afresh."""
-    from . import scoring, zygote
+    from ..engine import scoring
+    from ..sandbox import zygote
 
     scoring.stop_grader_servers()
     zygote.stop_all()
@@ -251,7 +235,7 @@ def _kill_children() -> None:
     try:
         import psutil
 
-        from .execute import kill_tree
+        from ..engine.execute import kill_tree
 
         for child in psutil.Process().children():
             kill_tree(child.pid)

@@ -13,9 +13,8 @@ import difflib
 
 import nbformat
 
-from .checkcells import is_generated
-from .course import Assignment
-from .release import is_protected
+from ..core.course import Assignment
+from .checkcells import is_generated, is_protected
 
 SIMILAR = 0.6  # difflib ratio above which an edited cell is taken for the protected one
 

@@ -13,6 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+#: the HTML templates, in ``autograder/templates/``
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
 STRINGS = {
     "ru": {
         "feedback": "Отзыв", "student": "Студент", "notebook": "Ноутбук", "assignment": "Задание",
@@ -88,7 +91,7 @@ def _env():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # every {{ }} is HTML-escaped, whatever the file name
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
@@ -100,7 +103,7 @@ def _env():
 
 @lru_cache(maxsize=1)
 def _css() -> str:
-    return Path(__file__).with_name("templates").joinpath("style.css").read_text(encoding="utf-8")
+    return TEMPLATES.joinpath("style.css").read_text(encoding="utf-8")
 
 
 def _strings(lang: str) -> dict:
@@ -141,7 +144,7 @@ def isolation_text(levels, t: dict) -> tuple[str, bool]:
 
 def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> str:
     """The feedback page of one submission (a complete HTML document)."""
-    from .messages import render
+    from ..core.messages import render
 
     t = _strings(lang)
     reason = render(result["reason"], lang) if result.get("reason") else None

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox as sb
-from . import zygote
-from .course import Assignment, Course
-from .runner import Runner, preload_for
+from ..core.course import Assignment, Course
+from ..core.files import RESULT_FILE, write_json
+from ..core.messages import notice, render
+from ..sandbox import isolation as sb
+from ..sandbox import zygote
+from ..sandbox.runner import Runner, preload_for
 from .intake import (HARDLINK, MAX_NOTEBOOK_BYTES, SKIP_DIRS, SYMLINK, Refused, Target,  # noqa: F401
                      copy_regular, discover, neighbour_files, read_regular)
-from .messages import notice, render
 from .protect import restore_protected
 from .scoring import run_rubric
 
@@ -127,14 +128,14 @@ def _reference_names(assignment: Assignment) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=64)
 def _names_of(path: Path, _mtime: int) -> frozenset[str]:
-    from .extract import top_level_names
+    from ..sandbox.extract import top_level_names
 
     return frozenset(top_level_names(nbformat.read(path, as_version=4)))
 
 
 def _by_definitions(nb, ids: dict[str, Assignment], among: list[str]) -> tuple[list[str], set[str]]:
     """The assignments (of ``among``) whose solution's definitions the notebook mostly has."""
-    from .extract import top_level_names
+    from ..sandbox.extract import top_level_names
 
     mine = top_level_names(nb)
     fits, used = [], set()
@@ -192,10 +193,10 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
                    sandbox: str = "auto") -> dict:
     """Grade one submission; writes ``out_dir/<student>/<assignment>/`` and returns the result.
 
-    sandbox: off|auto|required (``autograder.sandbox``); ``result["isolation"]`` says what ran.
+    sandbox: off|auto|required (``autograder.sandbox.isolation``); ``result["isolation"]`` says what ran.
     """
     cache = _collect_cache if _collect_cache is not None else {}
-    if target.refused:  # a link: never opened (autograder.intake)
+    if target.refused:  # a link: never opened (autograder.engine.intake)
         nb, problems = None, [REFUSED.get(target.refused, target.refused)]
     else:
         nb, problems = read_notebook(target.path)
@@ -293,7 +294,7 @@ def _notices(found: Recognition, path: Path) -> list[dict]:
 
 def _copy_neighbours(notebook: Path, work: Path) -> None:
     """Copy the files beside the notebook (saved weights, data the student ships) into scratch,
-    never through a link (``autograder.intake``)."""
+    never through a link (``autograder.engine.intake``)."""
     for f in neighbour_files(notebook):
         copy_regular(f, work / f.name)
 
@@ -302,14 +303,6 @@ def _finish(result: dict, dest: Path) -> dict:
     tests = result["tests"]
     result["max_score"] = float(sum(t["max_score"] for t in tests if t["status"] != "skipped"))
     result["score"] = float(sum(t["score"] for t in tests))
-    from .batch import write_json
-
-    write_json(dest / "result.json", result)  # atomic: a crash leaves the old file or the new one
+    write_json(dest / RESULT_FILE, result)  # atomic: a crash leaves the old file or the new one
     return result
 
-
-def grade_all(targets: list[Target], course: Course, out_dir: Path, **options) -> list[dict]:
-    """Grade many submissions in parallel, resumably: see ``autograder.batch.grade_all``."""
-    from .batch import grade_all as batch_grade_all
-
-    return batch_grade_all(targets, course, out_dir, **options)

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Assignment, Course
+from ..core.course import Assignment, Course
+from ..engine.checkcells import is_protected
 
 BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "*Ваш ответ здесь.*"
-PROTECTED_TAG = "protected"
 
 
 class MarkerError(ValueError):
@@ -61,10 +61,6 @@ def strip_solutions(source: str, markdown: bool = False) -> tuple[str, list[str]
     return "\n".join(out), bodies
 
 
-def is_protected(cell) -> bool:
-    return PROTECTED_TAG in cell.get("metadata", {}).get("tags", [])
-
-
 def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric: str | None = None,
                      bundle_url: str | None = None) -> nbformat.NotebookNode:
     """The student version of a solution notebook: stubs, no outputs, metadata, same cell ids.
@@ -93,7 +89,7 @@ def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
     if rubric is not None:
-        from .checkcells import add_check_cells
+        from ..engine.checkcells import add_check_cells
 
         add_check_cells(nb, has_solution, assignment_id, rubric, bundle_url)
     body = json.dumps([[c.get("id"), c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
@@ -127,7 +123,7 @@ def _first_difference(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> str
 
 def _released(course: Course):
     """(assignment, its student notebook as text, the path it is released to), per solution."""
-    from .config import load
+    from ..core.config import load
 
     bundle_url = load(course.root).bundle_url
     for a in course.assignments.values():
@@ -254,7 +250,7 @@ def write_bundle(course: Course, dest: Path) -> None:
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
-    pkg_src = Path(__file__).resolve().parent
+    pkg_src = Path(__file__).resolve().parents[1]  # the whole autograder package
     shutil.copytree(pkg_src, dest / "autograder",
                     ignore=shutil.ignore_patterns("__pycache__", "_course", "*.pyc"))
     grading = dest / "autograder" / "_course" / "tests" / "grading"
@@ -294,7 +290,7 @@ def public_lines(course: Course) -> set[str]:
     gives nothing away)."""
     texts = [a.student.read_text(encoding="utf-8") for a in course.assignments.values() if a.student]
     texts = ["\n".join(c.source for c in nbformat.reads(t, as_version=4).cells) for t in texts]
-    engine = Path(__file__).resolve().parent
+    engine = Path(__file__).resolve().parents[1]
     texts += [f.read_text(encoding="utf-8") for f in engine.rglob("*.py")
               if "_course" not in f.parts and "__pycache__" not in f.parts]
     return {_normalise(line) for t in texts for line in t.splitlines()}

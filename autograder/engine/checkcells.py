@@ -21,10 +21,15 @@ import shlex
 
 import nbformat
 
-from .extract import _strip_ipython
-from .release import PROTECTED_TAG
-
+from ..sandbox.extract import _strip_ipython
 SETUP_ID = "autograder-setup"
+
+#: the tag of a released cell the student must not change (``protect.restore_protected``)
+PROTECTED_TAG = "protected"
+
+
+def is_protected(cell) -> bool:
+    return PROTECTED_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def is_generated(cell) -> bool:

@@ -6,7 +6,7 @@ run that grades some students (``--student``, a new submission) updates their ro
 everyone else's, and a merge is: copy each shard's per-submission results into one folder, then
 ``publish`` it, which gives the same files as one machine grading the whole class.
 
-``merge_shards`` checks the shards' manifests (``autograder.shard``) before copying anything:
+``merge_shards`` checks the shards' manifests (``autograder.classroom.shard``) before copying anything:
 shards 0..N-1 each exactly once with the same N, every shard finished, the same grading inputs
 (engine, rubrics, options) and the same class, no key graded twice.
 """

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+#: the ``autograder`` package folder (a student bundle packages its course in ``_course/``)
+PACKAGE = Path(__file__).resolve().parents[1]
+
 #: per-assignment settings a rubric may override in its ``ASSIGNMENT`` dict
 DEFAULTS = {
     "title": "",
@@ -73,8 +76,8 @@ class Course:
         else:
             here = Path.cwd().resolve()
             candidates += [here, *here.parents]
-            candidates.append(Path(__file__).resolve().parent / "_course")
-            candidates.append(Path(__file__).resolve().parent.parent)
+            candidates.append(PACKAGE / "_course")
+            candidates.append(PACKAGE.parent)
         for c in candidates:
             if (c / "tests" / "grading").is_dir():
                 return cls(c.resolve())

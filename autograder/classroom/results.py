@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-RESULT_FILE = "result.json"
+from ..core.files import RESULT_FILE
 
 
 def _fmt(x: float) -> str:
@@ -76,7 +76,7 @@ MISSING, NOT_MERGED = "missing", "shard-missing"
 
 def grades_csv(results: list[dict], roster=None) -> str:
     """The import format of most gradebooks (LMS): one row per student, one column per
-    assignment (final score), and the total.  ``roster`` (``autograder.roster.Student`` list):
+    assignment (final score), and the total.  ``roster`` (``autograder.classroom.roster.Student`` list):
     name and email columns after the student.  A row of a missing shard leaves its cell empty."""
     aids = sorted({r["assignment"] for r in results if r["assignment"]})
     scores: dict[str, dict[str, float]] = {}
@@ -145,7 +145,7 @@ def gradescope(result: dict, lang: str = "ru") -> dict:
         if override and override.get("comment"):
             entry["output"] = (entry["output"] + "\n" if entry["output"] else "") + override["comment"]
         tests.append(entry)
-    from .messages import render
+    from ..core.messages import render
 
     notes = [render(n, lang) for n in result.get("notices") or []]
     said = render(result["reason"], "ru") if result.get("reason") else None  # errors[] holds it in Russian
@@ -223,7 +223,7 @@ def junit_xml(results: list[dict]) -> str:
 def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str:
     """A plain-text table: student, assignment, score/max, and what went wrong in brief
     (in ``lang``, each note cut at a word boundary to ``width`` characters)."""
-    from .messages import render, shorten, text
+    from ..core.messages import render, shorten, text
 
     rows = [("student", "assignment", "score", "notes")]
     for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
@@ -270,7 +270,7 @@ def write_all(results: list[dict], out_dir: Path, *, lang: str = "ru", feedback:
 
     ``absent``: placeholder rows (status ``missing`` or ``shard-missing``, no tests) that appear in
     gradebook.csv and grades.csv only; ``roster``: adds name and email to grades.csv."""
-    from .batch import atomic_write_text, write_json
+    from ..core.files import atomic_write_text, write_json
     from .reports import class_report_html, feedback_html, submission_dir
 
     out_dir = Path(out_dir)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from .course import Course
-from .grade import Target, recognise
+from ..core.course import Course
+from ..engine.grade import Target, recognise
 
 
 def only_students(targets: list[Target], names: list[str]) -> tuple[list[Target], list[str]]:

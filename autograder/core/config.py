@@ -90,7 +90,7 @@ class Config:
 
     def late_rules(self):
         """The late rule of every assignment (``policy.LateRules``); PolicyError on bad values."""
-        from .policy import LatePolicy, LateRules, PolicyError
+        from ..classroom.policy import LatePolicy, LateRules, PolicyError
 
         def rule(deadline, late_policy, where):
             if not deadline and late_policy and late_policy != "none":
@@ -118,7 +118,7 @@ def _time(value, where: str) -> str:
         return value.isoformat()
     if isinstance(value, (date, time)):
         raise ConfigError(f"{where}: give a date and a time (2026-12-01T23:59), got {value!r}")
-    from .policy import PolicyError, parse_time
+    from ..classroom.policy import PolicyError, parse_time
 
     try:
         parse_time(_text(value, where))
@@ -128,7 +128,7 @@ def _time(value, where: str) -> str:
 
 
 def _late_policy(value, where: str) -> str:
-    from .policy import LatePolicy, PolicyError
+    from ..classroom.policy import LatePolicy, PolicyError
 
     try:
         LatePolicy.parse(None, _text(value, where))

@@ -16,7 +16,7 @@ Each shard writes a manifest ``OUT/shard.json``: ``shard`` (K), ``count`` (N), `
 keys it graded), ``class`` (every key of the whole class, their number and hash: every shard
 must have seen the same class), ``inputs`` (engine version, rubric hashes, grading options: what the
 grades depend on) and ``complete`` (false while grading, true once every key has its result).
-``autograder merge`` checks the manifests (``autograder.merge``).
+``autograder merge`` checks the manifests (``autograder.classroom.merge``).
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch import engine_version, write_json
-from .course import Course
+from ..core.course import Course
+from ..core.files import write_json
+from .batch import engine_version
 
 MANIFEST = "shard.json"
 FORMAT = 1
