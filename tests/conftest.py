@@ -19,6 +19,14 @@ def course() -> Course:
 
 
 @pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Course:
+    """The two-task course of ``tests/engine/tiny.py``, built once."""
+    from engine.tiny import make_course
+
+    return Course(make_course(tmp_path_factory.mktemp("tiny-course")))
+
+
+@pytest.fixture(scope="session")
 def demo_results(tmp_path_factory, course) -> dict:
     """The bundled demo class graded once: {(student, assignment id): result dict}."""
     out = tmp_path_factory.mktemp("demo-results")

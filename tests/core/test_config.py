@@ -13,7 +13,7 @@ from autograder.classroom.policy import LateRules, PolicyError, apply_policy
 from autograder.core.config import AssignmentSettings, Config, ConfigError, load
 from autograder.engine import grade
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 RUBRIC = '''import pytest
 

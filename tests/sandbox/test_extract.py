@@ -4,7 +4,7 @@ import nbformat
 from autograder.sandbox.extract import definitions, load_module
 from autograder.sandbox.submission import MissingDefinition, Submission
 
-from .tiny import notebook
+from engine.tiny import notebook
 
 
 def _load(*sources):

@@ -8,7 +8,7 @@ from autograder.cli import build_parser, main
 from autograder.core.course import Course
 from autograder.engine.grade import Target, grade_notebook
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _help(*argv) -> str:

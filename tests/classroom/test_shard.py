@@ -23,7 +23,7 @@ from autograder.engine import grade
 
 from fake_class import CALLS, STUDENTS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def grade_cli(course, klass, out, *extra) -> int:

@@ -10,7 +10,7 @@ from autograder.authoring.release import (MarkerError, check_bundle, public_rubr
 from autograder.core.course import Course
 from autograder.engine.protect import restore_protected
 
-from .tiny import RUBRIC, SOLUTION_CELLS, make_course, notebook
+from engine.tiny import RUBRIC, SOLUTION_CELLS, make_course, notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 
