@@ -50,7 +50,8 @@ def pytest_addoption(parser):
     group.addoption("--ag-files", help="the files handed in beside the notebook: a grader-private copy "
                                        "(default: the notebook's folder); read by the submitted_file fixture")
     group.addoption("--ag-runner-fd", type=int,
-                    help="control socket of the submission's sandbox (autograder.sandbox.runner): workers are forked there")
+                    help="control socket of the submission's sandbox (autograder.sandbox.runner): workers are "
+                         "forked there")
     group.addoption("--ag-inprocess", action="store_true",
                     help="import the submission into this process (no sandbox; for debugging only)")
 

@@ -102,7 +102,8 @@ class ForkServer:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # one request, one message
         self._lock = threading.Lock()
         # -P: the current folder is not put on sys.path (nothing in it is imported by mistake)
-        argv = [python or sys.executable, "-P", "-m", "autograder.engine.warm", str(child.fileno()), json.dumps(self.preload)]
+        argv = [python or sys.executable, "-P", "-m", "autograder.engine.warm", str(child.fileno()),
+                json.dumps(self.preload)]
         start = popen or (lambda cmd, fds: subprocess.Popen(
             cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, pass_fds=fds, start_new_session=True))
         try:

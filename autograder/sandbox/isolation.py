@@ -355,8 +355,9 @@ def _works(isolation: str) -> str | None:
 
     Runs exactly what grading launches, as the sandbox uid: the submission's runner
     (``autograder.sandbox.runner``) executing a one-cell notebook, and a worker it forks
-    (``autograder.sandbox.remote``) that imports a definition and answers a call.  A Python the sandbox uid cannot run (pyenv under
-    a mode-700 home), a missing package or a kernel that does not start all show up here.
+    (``autograder.sandbox.remote``) that imports a definition and answers a call.  A Python the
+    sandbox uid cannot run (pyenv under a mode-700 home), a missing package or a kernel that does
+    not start all show up here.
     """
     why = _preconditions(isolation)
     if why is not None:

@@ -183,8 +183,8 @@ class Runner:
 
 #: what every runner imports before it forks (the executor's and the worker's machinery)
 RUNNER_PRELOAD = ["numpy", "nbformat", "IPython.core.interactiveshell", "IPython.core.displayhook",
-                  "IPython.core.displaypub", "autograder.sandbox.cells", "autograder.sandbox.worker", "autograder.sandbox.extract",
-                  "autograder.sandbox.wire", "autograder.sandbox.submission"]
+                  "IPython.core.displaypub", "autograder.sandbox.cells", "autograder.sandbox.worker",
+                  "autograder.sandbox.extract", "autograder.sandbox.wire", "autograder.sandbox.submission"]
 
 
 def notebook_imports(path: Path) -> list[str]:

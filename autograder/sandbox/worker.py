@@ -1,11 +1,11 @@
 """The worker: a sandboxed process that holds the submission's definitions and answers requests.
 
-Started by ``autograder.sandbox.remote.Channel`` as ``python -m autograder.sandbox.worker IN_FD OUT_FD``.  The first
-message gives the cells to import (``extract.load_module``); each later one asks for one operation
-on a top-level name or on an object the worker holds (``getattr``, ``call``, ``setattr``, ...).
-Replies carry only plain data (see ``autograder.sandbox.wire``) or handles to objects kept here.  While a
-request runs, student code may call a grader-side callable: the worker sends a ``cb`` message and
-serves nested requests until the grader answers.
+Started by ``autograder.sandbox.remote.Channel`` as ``python -m autograder.sandbox.worker IN_FD
+OUT_FD``.  The first message gives the cells to import (``extract.load_module``); each later one
+asks for one operation on a top-level name or on an object the worker holds (``getattr``, ``call``,
+``setattr``, ...).  Replies carry only plain data (see ``autograder.sandbox.wire``) or handles to
+objects kept here.  While a request runs, student code may call a grader-side callable: the worker
+sends a ``cb`` message and serves nested requests until the grader answers.
 
 Nothing here is trusted by the grader: student code runs in this process and may replace any of it.
 """
