@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 def check(*tasks, assignment=None):
     """Run the public tests (of ``tasks``: "2.1", "Linear") on this kernel's definitions and print
     a table (see selfcheck); returns None."""
-    from .selfcheck import check as _check
+    from .authoring.selfcheck import check as _check
 
     return _check(*tasks, assignment=assignment)
 

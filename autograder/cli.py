@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .course import Course, CourseNotFound
+from .core.course import Course, CourseNotFound
 
 
 def _configure(args, course) -> None:
@@ -15,7 +15,7 @@ def _configure(args, course) -> None:
     Afterwards ``args.jobs``, ``sandbox``, ``lang``, ``data`` and ``overrides`` hold the effective
     values and ``args.config`` the whole ``config.Config``.  Raises ``config.ConfigError``.
     """
-    from .config import load
+    from .core.config import load
 
     cfg = load(course.root).override(
         jobs=args.jobs, sandbox=args.sandbox, lang=args.lang, data=args.data, deadline=args.deadline,
@@ -31,7 +31,7 @@ def _configure(args, course) -> None:
 def _configure_report(args, course) -> None:
     """``_configure`` for commands that only write reports (``merge``): the course file when there
     is a course, the flags over it."""
-    from .config import Config, load
+    from .core.config import Config, load
 
     base = load(course.root) if course is not None else Config(root=Path.cwd())
     cfg = base.override(lang=args.lang, deadline=args.deadline, late_policy=args.late_policy,
@@ -43,7 +43,7 @@ def _configure_report(args, course) -> None:
 
 def _policy(args):
     """(LateRules, overrides) from the settled options; PolicyError on bad input."""
-    from .policy import PolicyError, read_overrides
+    from .classroom.policy import PolicyError, read_overrides
 
     late = args.config.late_rules()
     overrides = []
@@ -56,7 +56,7 @@ def _policy(args):
 
 def _roster(args):
     """The roster (``--roster``) or None; RosterError on bad input."""
-    from .roster import read_roster
+    from .classroom.roster import read_roster
 
     path = getattr(args, "roster", None)
     return read_roster(Path(path)) if path else None
@@ -64,8 +64,8 @@ def _roster(args):
 
 def _publish(args, course, out: Path, late, overrides, roster, absent=()):
     """Write the class-wide files of ``out`` from every result in it; warn about what does not fit."""
-    from .merge import publish
-    from .policy import unmatched_overrides
+    from .classroom.merge import publish
+    from .classroom.policy import unmatched_overrides
 
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
     done = publish(out, late=late, overrides=overrides, roster=roster,
@@ -86,13 +86,13 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     The class-wide files cover every result in ``out`` (``merge.publish``); the results returned
     are this run's.  With ``--shard K/N`` only that shard is graded and only its per-submission
     results and manifest are written (``autograder merge`` writes the rest)."""
-    from . import sandbox
-    from . import shard as shards
-    from .batch import grade_all
-    from .config import ConfigError
-    from .policy import PolicyError, apply_policy
-    from .results import summary_table
-    from .roster import RosterError
+    from .sandbox import isolation as sandbox
+    from .classroom import shard as shards
+    from .classroom.batch import grade_all
+    from .core.config import ConfigError
+    from .classroom.policy import PolicyError, apply_policy
+    from .classroom.results import summary_table
+    from .classroom.roster import RosterError
 
     try:
         _configure(args, course)
@@ -145,14 +145,14 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
 
 
 def _cmd_grade(args) -> int:
-    from .grade import discover
+    from .engine.grade import discover
 
     course = Course.locate(args.course)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"autograder: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    from .selection import only_students, student_folder
+    from .classroom.selection import only_students, student_folder
 
     targets = [t for p in args.paths for t in student_folder(Path(p), discover([Path(p)]), course)]
     if not targets:
@@ -173,11 +173,11 @@ def _cmd_grade(args) -> int:
 
 def _cmd_merge(args) -> int:
     """Combine the results folders of shards into one, and write the class-wide files."""
-    from .config import ConfigError
-    from .merge import MergeError, check_shards, copy_results, not_merged_rows
-    from .policy import PolicyError
-    from .results import summary_table
-    from .roster import RosterError
+    from .core.config import ConfigError
+    from .classroom.merge import MergeError, check_shards, copy_results, not_merged_rows
+    from .classroom.policy import PolicyError
+    from .classroom.results import summary_table
+    from .classroom.roster import RosterError
 
     try:
         course = Course.locate(args.course)
@@ -212,13 +212,13 @@ def _cmd_merge(args) -> int:
 
 def _cmd_submissions(args) -> int:
     """Per student and assignment: submitted / graded / missing / late."""
-    from .batch import grading_options, plan
-    from .config import ConfigError
-    from .grade import discover
-    from .policy import PolicyError
-    from .results import _CsvWriter, load_results
-    from .roster import LISTING_COLUMNS, RosterError, listing
-    from .selection import student_folder
+    from .classroom.batch import grading_options, plan
+    from .core.config import ConfigError
+    from .engine.grade import discover
+    from .classroom.policy import PolicyError
+    from .classroom.results import _CsvWriter, load_results
+    from .classroom.roster import LISTING_COLUMNS, RosterError, listing
+    from .classroom.selection import student_folder
 
     course = Course.locate(args.course)
     try:
@@ -262,8 +262,8 @@ def _cmd_submissions(args) -> int:
 
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
-    from .grade import read_notebook, recognise
-    from .intake import notebooks_below
+    from .engine.grade import read_notebook, recognise
+    from .engine.intake import notebooks_below
 
     found = []
     out = out.resolve()
@@ -320,7 +320,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_release(args) -> int:
-    from .release import NoCourseHere, release_command, working_course
+    from .authoring.release import NoCourseHere, release_command, working_course
 
     try:
         course = working_course(args.course)
@@ -331,8 +331,8 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_new(args) -> int:
-    from .release import NoCourseHere, working_course
-    from .scaffold import ScaffoldError, new_assignment
+    from .authoring.release import NoCourseHere, working_course
+    from .authoring.scaffold import ScaffoldError, new_assignment
 
     try:
         course = working_course(args.course)
@@ -347,7 +347,7 @@ def _cmd_new(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from .audit import audit_command
+    from .authoring.audit import audit_command
 
     return audit_command(Course.locate(args.course), args.assignments, args.out, limit=args.limit,
                          sample=args.sample, seed=args.seed, jobs=args.jobs, sandbox=args.sandbox,
@@ -387,7 +387,7 @@ def _report_options(g) -> None:
 
 
 def _shard(text: str):
-    from .shard import Shard, ShardError
+    from .classroom.shard import Shard, ShardError
 
     try:
         return Shard.parse(text)
@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .config import ConfigError
+    from .core.config import ConfigError
 
     args = build_parser().parse_args(argv)
     try:

@@ -119,7 +119,7 @@ def _cpu_self() -> float:
 
 def use_baseline_engine() -> None:
     """The pytest command line as it was before the cuts (for before/after figures)."""
-    from autograder import scoring
+    from autograder.engine import scoring
 
     original = scoring.pytest_command
 
@@ -158,7 +158,7 @@ def kernel_start_seconds(repeat: int = 3) -> float:
 
 def import_seconds(notebook: Path) -> float:
     """A fresh interpreter imports the submission's definitions (as the grading worker does)."""
-    code = ("import sys, time, nbformat\nfrom autograder.submission import Submission\n"
+    code = ("import sys, time, nbformat\nfrom autograder.sandbox.submission import Submission\n"
             "nb = nbformat.read(sys.argv[1], as_version=4)\n"
             "t = time.perf_counter(); Submission.from_notebook(nb); print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code, str(notebook)], capture_output=True, text=True)
@@ -170,7 +170,7 @@ def import_seconds(notebook: Path) -> float:
 
 def pytest_startup_seconds(course, assignment) -> float:
     """pytest start-up with our plugins and the rubric collected, no test run."""
-    from autograder.scoring import run_rubric
+    from autograder.engine.scoring import run_rubric
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -180,8 +180,8 @@ def pytest_startup_seconds(course, assignment) -> float:
 
 def split(course, class_dir: Path, sample: int, sandbox: str) -> dict:
     """Per-notebook seconds by phase, for the first ``sample`` gradable notebooks of each kind."""
-    from autograder.batch import grade_all
-    from autograder.grade import discover
+    from autograder.classroom.batch import grade_all
+    from autograder.engine.grade import discover
 
     targets = [t for t in discover([class_dir])]
     seen, chosen = {}, []
@@ -217,8 +217,8 @@ def split(course, class_dir: Path, sample: int, sandbox: str) -> dict:
 
 
 def throughput(course, class_dir: Path, jobs: int, sandbox: str) -> dict:
-    from autograder.batch import grade_all
-    from autograder.grade import discover
+    from autograder.classroom.batch import grade_all
+    from autograder.engine.grade import discover
 
     targets = discover([class_dir])
     with tempfile.TemporaryDirectory() as out:
@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args(argv)
 
-    from autograder.course import Course
+    from autograder.core.course import Course
 
     if args.baseline:
         use_baseline_engine()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import Course
-from autograder.grade import discover, grade_all
+from autograder.classroom.batch import grade_all
+from autograder.core.course import Course
+from autograder.engine.grade import discover
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def course() -> Course:
     return Course(ROOT)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Course:
+    """The two-task course of ``tests/engine/tiny.py``, built once."""
+    from engine.tiny import make_course
+
+    return Course(make_course(tmp_path_factory.mktemp("tiny-course")))
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +109,7 @@ def subreaper(on: bool = True) -> None:
 
 def watch_processes() -> None:
     """Start watching what this process's grading starts: adopt orphans, record uid leases."""
-    from autograder import sandbox
+    from autograder.sandbox import isolation as sandbox
 
     subreaper(True)
     if not getattr(sandbox.UidLease.acquire, "recorded", False):
@@ -122,7 +131,7 @@ def _ours(uid: int) -> bool:
     import fcntl
     import os
 
-    from autograder import sandbox
+    from autograder.sandbox import isolation as sandbox
 
     if getattr(LEASED[uid], "_fd", None) is not None:
         return True
@@ -142,7 +151,7 @@ def _ours(uid: int) -> bool:
 def leftover_processes(since: float) -> list[str]:
     """Processes of student code started after ``since`` (``time.time()``) and still alive that
     are ours: kernels, runners and workers among this process's descendants (orphans included:
-    ``watch_processes`` makes it a subreaper), forks of a warm server (``autograder.warm``: a
+    ``watch_processes`` makes it a subreaper), forks of a warm server (``autograder.engine.warm``: a
     zygote's submission, a grading run; the servers themselves live for the run), and any
     process of a sandbox uid this
     process leased.  Another job's kernels on the same machine are not ours.  (Process start
@@ -162,9 +171,9 @@ def leftover_processes(since: float) -> list[str]:
         try:
             cmdline, mod = " ".join(p.cmdline()), module(p)
             # a warm server (zygote, grader) lives for the run; a fork of one is a submission's
-            fork = (mod == "autograder.warm" and p.parent().cmdline() == p.cmdline()
+            fork = (mod == "autograder.engine.warm" and p.parent().cmdline() == p.cmdline()
                     and not p.cmdline()[0].endswith("bwrap"))  # bwrap forks itself too
-            if alive(p) and ("ipykernel" in cmdline or mod in ("autograder.worker", "autograder.runner") or fork):
+            if alive(p) and ("ipykernel" in cmdline or mod in ("autograder.sandbox.worker", "autograder.sandbox.runner") or fork):
                 found[p.pid] = f"{p.pid}: {cmdline[:100]}"
         except psutil.Error:
             continue

@@ -12,8 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import batch, grade
-from autograder.course import Course
+from autograder.classroom import batch
+from autograder.core.course import Course
+from autograder.engine import grade
 
 ASSIGNMENTS = ("a00_tiny", "a01_more")
 RUBRIC = '''import pytest

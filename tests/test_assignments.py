@@ -14,11 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
-from autograder.grade import Target, grade_notebook
-from autograder.release import release, solution_bodies, write_bundle
-from autograder.selfcheck import run_check
-from autograder.submission import Submission
+from autograder.authoring.release import release, solution_bodies, write_bundle
+from autograder.authoring.selfcheck import run_check
+from autograder.core.course import Course
+from autograder.engine.grade import Target, grade_notebook
+from autograder.sandbox.submission import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = sorted(Course(ROOT).assignments)
@@ -68,7 +68,7 @@ def test_bundle_has_no_solution_and_no_hidden_test(course, tmp_path):
 
 
 def _tests(course, aid):
-    from autograder.grade import _zero_tests
+    from autograder.engine.grade import _zero_tests
 
     return _zero_tests(course.assignments[aid], {})
 

@@ -55,7 +55,7 @@ def test_every_submission_of_the_class_has_a_result(demo_results):
 
 def test_grading_twice_gives_identical_scores(demo_results, course, tmp_path):
     """Hypothesis derandomized, seeds fixed: a second run gives the same scores and messages."""
-    from autograder.grade import Target, grade_notebook
+    from autograder.engine.grade import Target, grade_notebook
 
     first = demo_results[("a01-broadcasting", A01)]
     again = grade_notebook(Target("a01-broadcasting", Path(first["notebook"])), course, tmp_path)

@@ -3,7 +3,7 @@
 The notebooks live in ``tests/hostile/`` (one per row of CASES; regenerate them with
 ``python tests/test_hostile.py``).  Each is a notebook for ``a01_neurons`` built on a stub (nothing
 implemented: the score must be 0) or on a correct solution (the attack must not cost or win
-points), graded with ``grade.grade_all`` against a small test-only rubric with tight limits.
+points), graded with ``batch.grade_all`` against a small test-only rubric with tight limits.
 For every notebook: the grader survives, the score is the expected one, the control student in
 the same batch keeps full marks, nothing is written outside the scratch folder, no secret of the
 course leaks into the results, and no process is left running.
@@ -327,7 +327,7 @@ def test_corpus_is_generated_from_the_table():
 
 
 def test_wire_round_trip_plain_data_only():
-    from autograder.wire import Decoder, Encoder, ProtocolError
+    from autograder.sandbox.wire import Decoder, Encoder, ProtocolError
 
     value = [None, True, 3, 2.5, "s", (1, 2), {"a": np.arange(6.0).reshape(2, 3), 1: np.float32(2)},
              np.array([1, 2], dtype=np.int8), {1, 2}, slice(1, None)]
@@ -347,8 +347,8 @@ def test_wire_round_trip_plain_data_only():
 
 
 def test_remote_submission_forwards_calls_and_callbacks(tmp_path):
-    from autograder import sandbox
-    from autograder.remote import RemoteError, RemoteSubmission, WorkerFailure
+    from autograder.sandbox import isolation as sandbox
+    from autograder.sandbox.remote import RemoteError, RemoteSubmission, WorkerFailure
 
     nb = _control()
     nb.cells.append(nbformat.v4.new_code_cell(_neuron_forward("import os\nos._exit(3)").replace("Neuron", "Bad")))
@@ -382,8 +382,8 @@ def test_remote_submission_forwards_calls_and_callbacks(tmp_path):
 
 def test_remote_handles_survive_duplicates_and_tests_start_from_seed_zero(tmp_path):
     """``model.eval()`` returning self, ``n = train(n)``: dropping one proxy keeps the object."""
-    from autograder import sandbox
-    from autograder.remote import RemoteSubmission
+    from autograder.sandbox import isolation as sandbox
+    from autograder.sandbox.remote import RemoteSubmission
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
@@ -440,7 +440,7 @@ def _csv_problems(results: list[dict], out: Path) -> list[str]:
     """The CSVs and pages written for the corpus: no cell a spreadsheet would run as a formula."""
     import csv
 
-    from autograder.results import write_all
+    from autograder.classroom.results import write_all
 
     write_all(results, out)
     problems = []
@@ -457,7 +457,7 @@ def _csv_problems(results: list[dict], out: Path) -> list[str]:
     return problems
 
 
-#: link attacks added to the corpus class (autograder.intake): each must be refused, zero
+#: link attacks added to the corpus class (autograder.engine.intake): each must be refused, zero
 LINK_ATTACKS = ("linked_solution", "linked_folder", "hardlinked_solution")
 #: the grader's own processes (not the sandboxed student code) stay under this resident size
 GRADER_RSS_LIMIT = 1536 * 2**20
@@ -491,7 +491,7 @@ class _GraderMemory:
     def _sample(self):
         import psutil
 
-        from autograder.sandbox import UID_BASE
+        from autograder.sandbox.isolation import UID_BASE
 
         me = psutil.Process()
         while not self._stop.wait(0.2):
@@ -511,9 +511,10 @@ class _GraderMemory:
 
 @pytest.mark.slow
 def test_hostile_corpus(tmp_path):
-    from autograder import sandbox
-    from autograder.course import Course
-    from autograder.grade import discover, grade_all
+    from autograder.sandbox import isolation as sandbox
+    from autograder.core.course import Course
+    from autograder.classroom.batch import grade_all
+    from autograder.engine.grade import discover
 
     course_root = tmp_path / "course"
     (course_root / "tests" / "grading").mkdir(parents=True)

@@ -202,7 +202,7 @@ def _csv_rows(text: str) -> list[list[str]]:
 
 def test_csv_cells_starting_a_formula_are_neutralised():
     """Student names (folder names) and comments reach gradebook.csv and grades.csv as text."""
-    from autograder.results import grades_csv, write_gradebook
+    from autograder.classroom.results import grades_csv, write_gradebook
 
     results = [{"student": name, "assignment": "a01_neurons", "score": -0.5, "max_score": 2.0,
                 "status": "graded", "adjustments": [{"comment": "=HYPERLINK(\"http://x\")"}],
@@ -243,7 +243,8 @@ A05_ATTACKS = {
 @pytest.fixture(scope="module")
 def a05_results(tmp_path_factory, course):
     """The a05 solution with its weights, and each attack, graded in one batch."""
-    from autograder.grade import discover, grade_all
+    from autograder.classroom.batch import grade_all
+    from autograder.engine.grade import discover
 
     root = tmp_path_factory.mktemp("a05-class")
     solution = nbformat.read(ROOT / "solutions" / "a05_mlp_cnn.ipynb", as_version=4)

@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 
-from ..wire import check_size
+from ..sandbox.wire import check_size
 
 _PRINT = dict(precision=4, threshold=40, edgeitems=3, suppress_small=True)
 

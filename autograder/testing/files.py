@@ -40,7 +40,7 @@ def read_submitted(folder: Path | None, name, *, max_mb: float = 50) -> bytes:
     AssertionError (Russian, for the student) when ``name`` is not a bare file name, the file is
     missing, a link or not a regular file, or larger than ``max_mb`` megabytes.
     """
-    from ..intake import SYMLINK, Refused, read_regular
+    from ..engine.intake import SYMLINK, Refused, read_regular
 
     name = check_file_name(name)
     missing = (f"файл {name} не найден среди файлов, сданных вместе с ноутбуком: положите его "

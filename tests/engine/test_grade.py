@@ -10,8 +10,9 @@ import time
 import nbformat
 import pytest
 
+from autograder.classroom.batch import grade_all
 from autograder.cli import main
-from autograder.grade import Target, discover, grade_all, grade_notebook
+from autograder.engine.grade import Target, discover, grade_notebook
 
 from .tiny import notebook
 
@@ -95,7 +96,7 @@ def test_leftovers_counts_our_orphans_not_another_jobs_kernel(leftovers, spawn_o
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uids are leased only as root")
 def test_leftovers_counts_processes_of_a_uid_we_leased(leftovers, spawn_orphan):
-    from autograder import sandbox
+    from autograder.sandbox import isolation as sandbox
 
     started = time.time()
     lease = sandbox.UidLease.acquire()
@@ -168,8 +169,8 @@ def test_name_error_on_a_notebook_value_says_graded_code_does_not_see_it(tiny, t
 
 
 def test_the_cell_a_notebook_deadline_stopped_is_named(tmp_path):
-    from autograder import sandbox
-    from autograder.execute import execute
+    from autograder.sandbox import isolation as sandbox
+    from autograder.engine.execute import execute
 
     nb = notebook([("markdown", "# Задание"), ("code", "x = 1"), ("markdown", "## 2"),
                    ("code", "# обучение\nwhile True:\n    pass"), ("code", "y = 2")])

@@ -3,9 +3,10 @@ of one submission, with a message the student understands, and the next submissi
 import nbformat
 import pytest
 
-from autograder.course import Assignment, Course
-from autograder.grade import discover, grade_all
-from autograder.scoring import GRADER_MEMORY_MB, _run, grader_memory_mb
+from autograder.classroom.batch import grade_all
+from autograder.core.course import Assignment, Course
+from autograder.engine.grade import discover
+from autograder.engine.scoring import GRADER_MEMORY_MB, _run, grader_memory_mb
 
 from .tiny import notebook
 

@@ -6,10 +6,11 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import intake
-from autograder.batch import fingerprint, neighbours
-from autograder.grade import discover, grade_all
-from autograder.policy import submission_time
+from autograder.classroom.batch import fingerprint, neighbours
+from autograder.classroom.batch import grade_all
+from autograder.classroom.policy import submission_time
+from autograder.engine import intake
+from autograder.engine.grade import discover
 
 
 def _class_with_links(tmp_path, tiny):

@@ -4,9 +4,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.batch import plan
-from autograder.course import Course
-from autograder.grade import Target, base_name, grade_notebook, identify
+from autograder.classroom.batch import plan
+from autograder.core.course import Course
+from autograder.engine.grade import Target, base_name, grade_notebook, identify
 
 from .tiny import notebook
 
@@ -86,7 +86,7 @@ def test_a_colab_download_is_graded_with_a_notice(tiny, tmp_path):
 
 
 def test_a_student_bundle_recognises_by_definitions_too(tmp_path):
-    from autograder.release import write_bundle
+    from autograder.authoring.release import write_bundle
 
     write_bundle(Course(ROOT), tmp_path / "bundle")
     course = Course(tmp_path / "bundle" / "autograder" / "_course")   # no solutions/ in a bundle

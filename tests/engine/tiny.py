@@ -63,8 +63,8 @@ def notebook(cells, metadata=None) -> nbformat.NotebookNode:
 
 def make_course(root: Path) -> Path:
     """Write solutions/a00_tiny.ipynb, tests/grading/a00_tiny.py and release assignments/."""
-    from autograder.course import Course
-    from autograder.release import release
+    from autograder.core.course import Course
+    from autograder.authoring.release import release
 
     (root / "tests" / "grading").mkdir(parents=True)
     (root / "solutions").mkdir()
