@@ -478,7 +478,9 @@ def _class_with_link_attacks(klass: Path, solution: Path) -> Path:
 
 class _GraderMemory:
     """Samples the resident memory of this process and its descendants that are not sandboxed
-    student code (uids of the sandbox excluded) while grading runs; ``peak`` in bytes."""
+    student code (uids of the sandbox excluded) while grading runs; ``peak`` in bytes.  Each
+    process counts its proportional share (PSS): the forks of the warm grader and of the zygote
+    share their parent's pages, which RSS would count once per fork."""
 
     def __enter__(self):
         import threading
@@ -499,7 +501,7 @@ class _GraderMemory:
             for p in [me, *me.children(recursive=True)]:
                 try:
                     if p.uids().real < UID_BASE and p.name() not in ("bwrap", "prlimit", "setpriv"):
-                        total += p.memory_info().rss
+                        total += getattr(p.memory_full_info(), "pss", None) or p.memory_info().rss
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
