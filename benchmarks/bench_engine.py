@@ -1,6 +1,6 @@
 """Benchmark: the grading engine against its floor, nbgrader and the previous engine, in one run.
 
-    python benchmarks/bench_engine.py                                        # N = 100 / 100 / 20
+    python benchmarks/bench_engine.py                                        # N = 100 / 100 / 100
     python benchmarks/bench_engine.py --n-a01 4 --n-course 6 --n-tiny 4      # a smoke run
     python benchmarks/bench_engine.py --only tiny --no-compare --json tiny.json
 
@@ -860,7 +860,7 @@ def parse_args(argv=None):
     ap.add_argument("--only", default=",".join(CLASSES), help="classes, comma-separated (default: %(default)s)")
     ap.add_argument("--n-a01", type=int, default=100, help="notebooks in the a01 class (default: %(default)s)")
     ap.add_argument("--n-course", type=int, default=100, help="notebooks in the course class (default: %(default)s)")
-    ap.add_argument("--n-tiny", type=int, default=20, help="notebooks in the tiny class (default: %(default)s)")
+    ap.add_argument("--n-tiny", type=int, default=100, help="notebooks in the tiny class (default: %(default)s)")
     ap.add_argument("--jobs", type=int, nargs="+", default=[2], help="--jobs for a01 and course (default: 2)")
     ap.add_argument("--tiny-jobs", type=int, nargs="+", default=[1], help="--jobs for tiny (default: 1)")
     ap.add_argument("--floor-sample", type=int, default=10, help="floor runs per class (default: %(default)s)")
