@@ -124,19 +124,12 @@ _SERVERS_LOCK = threading.Lock()
 
 def rubric_imports(rubric: Path) -> list[str]:
     """The modules a rubric imports at its top level (``import x.y``, ``from x.y import z``)."""
-    import ast
+    from ..sandbox.extract import top_level_imports
 
     try:
-        tree = ast.parse(rubric.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+        return top_level_imports(rubric.read_text(encoding="utf-8"))
+    except OSError:
         return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.append(node.module)
-    return [n for n in names if n != "__future__"]
 
 
 def grader_server(assignment: Assignment):

@@ -230,3 +230,19 @@ def _run_cell(module: types.ModuleType, number: int, source: str) -> BaseExcepti
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a student cell is an error too
         return exc
     return None
+
+
+def top_level_imports(source: str) -> list[str]:
+    """The modules ``source`` imports at its top level (``import x.y``, ``from x.y import z``;
+    not relative imports nor ``__future__``), in order; [] when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return [n for n in names if n != "__future__"]

@@ -190,9 +190,9 @@ RUNNER_PRELOAD = ["numpy", "nbformat", "IPython.core.interactiveshell", "IPython
 def notebook_imports(path: Path) -> list[str]:
     """The modules a notebook imports at the top level of its code cells (``import x.y``,
     ``from x.y import z``): what the runner imports for the assignment."""
-    import ast
-
     import nbformat
+
+    from .extract import top_level_imports
 
     try:
         nb = nbformat.read(path, as_version=4)
@@ -200,20 +200,11 @@ def notebook_imports(path: Path) -> list[str]:
         return []
     names = []
     for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        source = "\n".join(line for line in cell.get("source", "").splitlines()
-                           if not line.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                names += [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.append(node.module)
-    return list(dict.fromkeys(n for n in names if n != "__future__"))
+        if cell.get("cell_type") == "code":
+            source = "\n".join(line for line in cell.get("source", "").splitlines()
+                               if not line.lstrip().startswith(("%", "!")))
+            names += top_level_imports(source)
+    return list(dict.fromkeys(names))
 
 
 def preload_for(assignment) -> list[str]:
