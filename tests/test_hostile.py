@@ -480,12 +480,16 @@ class _GraderMemory:
     """Samples the resident memory of this process and its descendants that are not sandboxed
     student code (uids of the sandbox excluded) while grading runs; ``peak`` in bytes.  Each
     process counts its proportional share (PSS): the forks of the warm grader and of the zygote
-    share their parent's pages, which RSS would count once per fork."""
+    share their parent's pages, which RSS would count once per fork.  This process counts by what
+    it grew while grading (under xdist it may hold earlier tests' imports and data)."""
 
     def __enter__(self):
         import threading
 
+        import psutil
+
         self.peak, self._stop = 0, threading.Event()
+        self.base = self._size(psutil.Process())
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -497,14 +501,18 @@ class _GraderMemory:
 
         me = psutil.Process()
         while not self._stop.wait(0.2):
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
+            total = max(0, self._size(me) - self.base)
+            for p in me.children(recursive=True):
                 try:
                     if p.uids().real < UID_BASE and p.name() not in ("bwrap", "prlimit", "setpriv"):
-                        total += getattr(p.memory_full_info(), "pss", None) or p.memory_info().rss
+                        total += self._size(p)
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+
+    @staticmethod
+    def _size(p) -> int:
+        return getattr(p.memory_full_info(), "pss", None) or p.memory_info().rss
 
     def __exit__(self, *exc):
         self._stop.set()

@@ -120,6 +120,8 @@ GRADER_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pyt
                   "autograder.sandbox.runner"]
 _SERVERS: dict = {}
 _SERVERS_LOCK = threading.Lock()
+#: warm graders kept at once (a long-lived process grading many courses would pile them up)
+MAX_WARM = 4
 
 
 def rubric_imports(rubric: Path) -> list[str]:
@@ -135,15 +137,19 @@ def rubric_imports(rubric: Path) -> list[str]:
 def grader_server(assignment: Assignment):
     """The warm grader for ``assignment``'s rubric: a fork server (``autograder.engine.warm``) that has
     imported pytest, Hypothesis, numpy and the rubric's imports; one per set of imports, started
-    on first use, stopped when this process exits."""
+    on first use, stopped when the class run ends (``classroom.batch``) or this process exits; at
+    most MAX_WARM at once (the least recently used is stopped: its running jobs go on)."""
     from .warm import ForkServer
 
     preload = tuple(dict.fromkeys(GRADER_PRELOAD + rubric_imports(assignment.rubric)
                                   + [f"autograder.engine.scoring:warm_rubric={assignment.rubric}"]))
     with _SERVERS_LOCK:
-        server = _SERVERS.get(preload)
+        server = _SERVERS.pop(preload, None)
         if server is None or not server.alive():
-            server = _SERVERS[preload] = ForkServer(list(preload), env=child_env())
+            server = ForkServer(list(preload), env=child_env())
+        _SERVERS[preload] = server  # the most recently used last
+        while len(_SERVERS) > MAX_WARM:
+            _SERVERS.pop(next(iter(_SERVERS))).close()
         return server
 
 

@@ -204,11 +204,19 @@ class Zygote:
     def alive(self) -> bool:
         return self.server.alive()
 
-    def close(self) -> None:
+    def close(self, remove_root: bool = True) -> None:
+        """Stop the zygote; its root goes too (remove_root=False: only if no submission is
+        still using a scratch folder in it)."""
         try:
             self.server.close()
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            if remove_root:
+                shutil.rmtree(self.root, ignore_errors=True)
+            else:
+                try:
+                    os.rmdir(self.root)
+                except OSError:
+                    pass
 
 
 def _with_caps(argv: list[str]) -> list[str]:
@@ -228,6 +236,8 @@ def _with_caps(argv: list[str]) -> list[str]:
 
 _ZYGOTES: dict = {}
 _LOCK = threading.Lock()
+#: zygotes kept at once (a long-lived process grading many courses would pile them up)
+MAX_WARM = 4
 
 
 def enabled(isolation: str) -> bool:
@@ -248,8 +258,9 @@ def zygote_for(preload: list[str], ro: list[Path]) -> Zygote | None:
         return None
     key = (tuple(preload), tuple(str(p) for p in ro))
     with _LOCK:
-        z = _ZYGOTES.get(key)
+        z = _ZYGOTES.pop(key, None)
         if z is not None and z.alive():
+            _ZYGOTES[key] = z  # the most recently used last
             return z
         try:
             z = Zygote(list(preload), list(ro))
@@ -262,6 +273,8 @@ def zygote_for(preload: list[str], ro: list[Path]) -> Zygote | None:
                 z.close()
             return None
         _ZYGOTES[key] = z
+        while len(_ZYGOTES) > MAX_WARM:  # the least recently used: its running submissions go on
+            _ZYGOTES.pop(next(iter(_ZYGOTES))).close(remove_root=False)
         return z
 
 
