@@ -222,7 +222,7 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
 
 def stop_warm_processes() -> None:
     """Stop the warm grader and the zygotes of this run (``scoring.grader_server``,
-    ``zygote.zygote_for``): they live for one class, and the next run starts them afresh."""
+    ``zygote.acquire``): they live for one class, and the next run starts them afresh."""
     from ..engine import scoring
     from ..sandbox import zygote
 

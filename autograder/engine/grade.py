@@ -245,7 +245,19 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     result["errors"] += notes
     data = data_dir or course.data_dir()
     preload, ro = preload_for(assignment), [data] if data else []
-    zyg = zygote.zygote_for(preload, ro) if zygote.enabled(isolation) else None
+    zyg = zygote.acquire(preload, ro) if zygote.enabled(isolation) else None
+    try:
+        _grade_in_sandbox(result, dest, target, nb, assignment, zyg, isolation, ro, preload, data,
+                          public_only=public_only)
+    finally:
+        zygote.release(zyg)
+    return _finish(result, dest)
+
+
+def _grade_in_sandbox(result, dest, target, nb, assignment, zyg, isolation, ro, preload, data, *,
+                      public_only) -> None:
+    """Execute the submission in its sandbox (forked from ``zyg`` when there is one) and score it
+    into ``result``."""
     # the sandbox's scratch folder
     work = zyg.scratch() if zyg is not None else Path(tempfile.mkdtemp(prefix="ag-"))
     private = Path(tempfile.mkdtemp(prefix="ag-grader-"))  # the grader's: the sandbox never sees it
@@ -279,7 +291,6 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
-    return _finish(result, dest)
 
 
 def _notices(found: Recognition, path: Path) -> list[dict]:

@@ -168,6 +168,9 @@ class Zygote:
         from . import isolation as sandbox
         from ..engine.warm import ForkServer
 
+        #: submissions using this zygote now (``acquire``/``release``), and whether it is to stop
+        #: when the last of them ends (it was evicted while in use)
+        self.users, self.retired = 0, False
         self.root = Path(tempfile.mkdtemp(prefix="ag-zygote-"))
         os.chmod(self.root, 0o711)
         argv = sandbox.bwrap_argv(self.root, as_root=True, ro=list(ro))
@@ -250,32 +253,53 @@ def enabled(isolation: str) -> bool:
 BROKEN: list[str] = []
 
 
-def zygote_for(preload: list[str], ro: list[Path]) -> Zygote | None:
-    """The running zygote for these modules and folders, started (and tried: a runner forked
-    from it must answer) on first use; None when zygotes do not work here (then each
-    submission's runner is started fresh, as without them)."""
+def acquire(preload: list[str], ro: list[Path]) -> Zygote | None:
+    """The running zygote for these modules and folders, for one submission (give it back with
+    ``release``); started (and tried: a runner forked from it must answer) on first use; None
+    when zygotes do not work here (then each submission's runner is started fresh, as without
+    them).  At most MAX_WARM are kept: the least recently used is stopped, or, while a
+    submission still uses it, retired and stopped when that submission ends (stopping a
+    zygote ends every sandbox forked from it)."""
     if BROKEN:
         return None
     key = (tuple(preload), tuple(str(p) for p in ro))
     with _LOCK:
         z = _ZYGOTES.pop(key, None)
-        if z is not None and z.alive():
-            _ZYGOTES[key] = z  # the most recently used last
-            return z
-        try:
-            z = Zygote(list(preload), list(ro))
-            why = _try(z)
-        except Exception as exc:  # noqa: BLE001
-            z, why = None, f"{type(exc).__name__}: {exc}"
-        if why is not None:
-            BROKEN.append(why)
+        if z is None or not z.alive():
             if z is not None:
-                z.close()
-            return None
-        _ZYGOTES[key] = z
-        while len(_ZYGOTES) > MAX_WARM:  # the least recently used: its running submissions go on
-            _ZYGOTES.pop(next(iter(_ZYGOTES))).close(remove_root=False)
+                _retire(z)
+            try:
+                z = Zygote(list(preload), list(ro))
+                why = _try(z)
+            except Exception as exc:  # noqa: BLE001
+                z, why = None, f"{type(exc).__name__}: {exc}"
+            if why is not None:
+                BROKEN.append(why)
+                if z is not None:
+                    z.close()
+                return None
+        _ZYGOTES[key] = z  # the most recently used last
+        z.users += 1
+        while len(_ZYGOTES) > MAX_WARM:
+            _retire(_ZYGOTES.pop(next(iter(_ZYGOTES))))
         return z
+
+
+def release(z: Zygote | None) -> None:
+    """The submission that ``acquire`` gave ``z`` to has ended (its sandbox is gone)."""
+    if z is None:
+        return
+    with _LOCK:
+        z.users -= 1
+        if z.retired and z.users <= 0:
+            z.close(remove_root=False)
+
+
+def _retire(z: Zygote) -> None:
+    """No longer handed out: stopped now if unused, else when its last submission ends."""
+    z.retired = True
+    if z.users <= 0:
+        z.close(remove_root=False)
 
 
 def _try(z: Zygote) -> str | None:
@@ -312,4 +336,4 @@ def stop_all() -> None:
 import atexit  # noqa: E402
 
 atexit.register(stop_all)
-__all__ = ["Zygote", "zygote_for", "enabled", "enter", "json", "signal"]
+__all__ = ["Zygote", "acquire", "release", "enabled", "enter", "json", "signal"]
