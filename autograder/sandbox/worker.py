@@ -23,6 +23,7 @@ import numpy as np
 from .wire import MAX_STR, Closed, Decoder, Encoder, Reader, write_message
 
 MAX_ITEMS = 1_000_000
+SWEEP_BYTES = 32 * 2**20  # a sweep stops early (the grader sends the rest) past this many output bytes
 BINOPS = {name: getattr(operator, name) for name in
           ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")}
 UNOPS = {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs}
@@ -180,6 +181,37 @@ class Worker:
 
     def op_callmethod(self, target, name, args, kwargs):
         return getattr(target, name)(*args, **kwargs)
+
+    def op_sweep(self, target, method, args, slot, points, pick, restore):
+        """``target.method(*args)`` (``target(*args)`` when method is None) once per point, in order.
+
+        slot: int: ``args[slot]`` is replaced by ``points[k]``; ``[owner, name]``: ``owner.name`` is
+        set to ``points[k]`` (and to ``restore`` at the end); None: ``points`` is a number of calls
+        with the same arguments.  Array arguments are copied for every call (as if each call had
+        crossed the wire).  pick: an attribute read from each result, or None.
+        Returns the results in order; fewer than asked once they pass SWEEP_BYTES.
+        """
+        count = points if slot is None else len(points)
+        out, size = [], 0
+        try:
+            for k in range(int(count)):
+                call = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+                if type(slot) is int:
+                    call[slot] = points[k].copy()
+                elif slot is not None:
+                    setattr(slot[0], slot[1], points[k].copy())
+                fn = target if method is None else getattr(target, method)
+                result = fn(*call)
+                if pick is not None:
+                    result = getattr(result, pick)
+                out.append(result)
+                size += int(getattr(result, "nbytes", 0) or 0) + 64
+                if size > SWEEP_BYTES:
+                    break
+        finally:
+            if slot is not None and type(slot) is not int:
+                setattr(slot[0], slot[1], restore)
+        return out
 
     def op_getitem(self, target, key):
         return target[key]

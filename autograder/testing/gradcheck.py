@@ -1,13 +1,30 @@
-"""Numeric gradients by central differences in float64 (the cs231n recipe).
+"""Numeric gradients by central differences in float64 (the cs231n recipe), and the one tolerance
+that every rubric compares a student's gradient with.
 
-All functions work on plain numpy arrays.  The function being differentiated may be the
-student's (``layer.forward``): it is only ever called with arrays.
+    numeric = numeric_gradient(layer.forward, x, dout=dout)                      # d(out . dout)/dx
+    numeric = numeric_gradient(layer.forward, x, wrt=(layer, "weights"), dout=dout)  # ... /dW
+    assert_gradient(layer.dweights, numeric, "Linear.backward: self.dweights", inputs={"x": x})
+
+When ``fn`` is the student's (a method or function from the ``submission`` fixture), all the
+perturbed calls go to the sandboxed worker in a few requests (``autograder.sandbox.remote.sweep``);
+the differences and the comparison are computed here.  A grader-side ``fn`` is called in a loop.
+``fn`` only ever receives arrays and the arguments given.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 import numpy as np
+
+from ..sandbox.remote import sweep
+from .asserts import assert_close
+
+#: the course's tolerance for a gradient (analytic vs numeric): |a - n| <= atol + rtol * |n|
+#: elementwise.  Correct float32 code passes (its error is ~1e-6 relative); a gradient of the wrong
+#: thing, a missing factor or an unsummed batch does not.
+GRADIENT_RTOL = 1e-4
+GRADIENT_ATOL = 1e-6
+STEP = 1e-5
 
 
 def rel_error(x, y) -> float:
@@ -20,55 +37,92 @@ def rel_error(x, y) -> float:
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)), initial=0.0))
 
 
-def numeric_gradient(f: Callable[[np.ndarray], Any], x, h: float = 1e-5) -> np.ndarray:
-    """Gradient of a scalar function f at x by central differences.
+def assert_gradient(actual, numeric, what: str, *, inputs: dict | None = None) -> np.ndarray:
+    """The student's gradient matches the numeric one within GRADIENT_RTOL / GRADIENT_ATOL.
 
-    f: takes an array of x's shape, returns a number (or a size-1 array).
-    x: array of any shape; it is copied to float64 and never modified in place.
-    Returns an array of x's shape: df/dx.
+    actual: what the student's backward produced; numeric: ``numeric_gradient(...)`` (same shape).
+    what: the call being checked (starts the message); inputs: {name: value} shown to the student.
+    Returns ``actual`` as a float64 array.
     """
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        fp = float(np.asarray(f(x.copy()), dtype=np.float64).sum())
-        x[idx] = old - h
-        fm = float(np.asarray(f(x.copy()), dtype=np.float64).sum())
-        x[idx] = old
-        grad[idx] = (fp - fm) / (2 * h)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    try:
+        return assert_close(actual, numeric, what, rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, inputs=inputs)
+    except AssertionError as exc:
+        arr = np.asarray(actual, dtype=np.float64) if _same_shape(actual, numeric) else None
+        if arr is None:
+            raise
+        raise AssertionError(f"{exc}\n  относительная ошибка rel_error = {rel_error(arr, numeric):.2e} "
+                             f"(численный градиент — центральные разности, шаг {STEP:g})") from None
+
+
+def _same_shape(actual, numeric) -> bool:
+    try:
+        return np.shape(np.asarray(actual)) == numeric.shape
+    except Exception:  # noqa: BLE001 - not an array: assert_close's message says so
+        return False
+
+
+def numeric_gradient(fn: Callable[..., Any], *args, wrt=0, dout=None, h: float = STEP) -> np.ndarray:
+    """Gradient of ``sum(fn(*args) * dout)`` by central differences in float64.
+
+    fn: a function or method (the student's or the grader's); args: its positional arguments.
+    wrt: int: the gradient with respect to ``args[wrt]`` (an array of shape S; replaced by float64
+      copies, never modified); ``(obj, "name")``: with respect to the attribute ``obj.name`` (a
+      layer's weights of shape S), set to perturbed float64 arrays and restored after.
+    dout: the upstream gradient, of fn's output shape (a number for a scalar output); None: the
+      output is summed.
+    Returns an array of shape S.
+    """
+    base = np.array(args[wrt] if type(wrt) is int else getattr(*wrt), dtype=np.float64)
+    weight = None if dout is None else np.asarray(dout, dtype=np.float64)
+    grad = np.zeros_like(base)
+    n = base.size
+    step = max(1, 2**20 // max(1, n))  # indices perturbed at once: 2 x step points of shape S, <= 16 MB
+    for start in range(0, n, step):
+        idx = np.arange(start, min(n, start + step))
+        points = np.repeat(base[None], 2 * len(idx), axis=0)
+        flat = points.reshape(len(points), -1)
+        flat[0::2][np.arange(len(idx)), idx] += h
+        flat[1::2][np.arange(len(idx)), idx] -= h
+        values = np.array([_weighted(out, weight) for out in evaluate(fn, args, wrt, points)])
+        grad.reshape(-1)[idx] = (values[0::2] - values[1::2]) / (2 * h)
     return grad
 
 
-def numeric_gradient_array(f: Callable[[np.ndarray], Any], x, dout, h: float = 1e-5) -> np.ndarray:
-    """Gradient of sum(f(x) * dout) with respect to x: what a backward pass must return.
-
-    f: takes an array of x's shape, returns an array of dout's shape.
-    x: array of shape S;  dout: array of f(x)'s shape (the upstream gradient).
-    Returns an array of shape S.
-    """
-    dout = np.asarray(dout, dtype=np.float64)
-    return numeric_gradient(lambda z: np.sum(np.asarray(f(z), dtype=np.float64) * dout), x, h)
+def _weighted(out, weight) -> float:
+    out = np.asarray(out, dtype=np.float64)
+    return float(out.sum() if weight is None else np.sum(out * weight))
 
 
-def numeric_gradient_attr(obj, name: str, f: Callable[[], Any], dout=None, h: float = 1e-5) -> np.ndarray:
-    """Gradient with respect to an attribute of an object (a layer's weights, say).
-
-    obj: any object whose attribute ``name`` holds an array (a student's layer).
-    f: called with no arguments, returns the output (typically ``lambda: layer.forward(x)``).
-    dout: upstream gradient of f()'s shape; None means f() is a scalar.
-    The attribute is set to perturbed float64 copies (plain ``setattr``) and restored after.
-    Returns an array of the attribute's shape.
-    """
-    original = np.array(getattr(obj, name), dtype=np.float64)
-    weight = None if dout is None else np.asarray(dout, dtype=np.float64)
-
-    def at(value):
-        setattr(obj, name, value)
-        out = np.asarray(f(), dtype=np.float64)
-        return out.sum() if weight is None else np.sum(out * weight)
-
+def evaluate(fn: Callable[..., Any], args: tuple, wrt, points: np.ndarray) -> list:
+    """``fn(*args)`` with ``args[wrt]`` (or the attribute ``wrt = (obj, name)``) set to each of
+    ``points`` (shape (K, *S)) in turn; returns the K results.  The student's fn is evaluated in the
+    worker in a few requests; a grader-side fn in a loop here."""
+    slot = wrt if type(wrt) is int else tuple(wrt)
+    batched = sweep(fn, tuple(args), slot, points)
+    if batched is not None:
+        return batched
+    results = []
+    original = None if type(wrt) is int else np.array(getattr(*wrt), dtype=np.float64)
     try:
-        return numeric_gradient(at, original, h)
+        for point in points:
+            call = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            if type(wrt) is int:
+                call[wrt] = point.copy()
+            else:
+                setattr(wrt[0], wrt[1], point.copy())
+            results.append(fn(*call))
     finally:
-        setattr(obj, name, original.copy())
+        if original is not None:
+            setattr(wrt[0], wrt[1], original)
+    return results
+
+
+def repeat_calls(fn: Callable[..., Any], *args, times: int, attr: str | None = None) -> list:
+    """``[fn(*args) for _ in range(times)]`` (each result's attribute ``attr`` if given), in a few
+    requests when fn is the student's: e.g. the biases of 500 fresh neurons, to test their
+    distribution."""
+    batched = sweep(fn, tuple(args), None, int(times), pick=attr)
+    if batched is not None:
+        return batched
+    return [fn(*args) if attr is None else getattr(fn(*args), attr) for _ in range(int(times))]

@@ -26,9 +26,9 @@ from autograder.testing import (
     assert_shape,
     batch_sizes,
     feature_counts,
+    assert_gradient,
     numeric_gradient,
-    numeric_gradient_array,
-    numeric_gradient_attr,
+    repeat_calls,
     reference,
     seeds,
 )
@@ -485,7 +485,7 @@ def test_neuron_init_standard_normal(submission):
     assert abs(w.mean()) < 0.03 and 0.97 < w.std() < 1.03, (
         f"Neuron(20000).weights: среднее {w.mean():.3f}, стандартное отклонение {w.std():.3f}; "
         "веса должны быть из стандартного нормального распределения N(0, 1) (np.random.randn)")
-    b = np.array([_scalar(submission.Neuron(1).bias, "Neuron(1).bias") for _ in range(500)])
+    b = np.array([_scalar(bias, "Neuron(1).bias") for bias in repeat_calls(submission.Neuron, 1, times=500, attr="bias")])
     assert abs(b.mean()) < 0.2 and 0.85 < b.std() < 1.15, (
         f"смещения bias 500 нейронов: среднее {b.mean():.3f}, стандартное отклонение {b.std():.3f}; "
         "bias должен быть из стандартного нормального распределения N(0, 1)")
@@ -507,14 +507,13 @@ def test_neuron_backward_single_example(submission, x, seed):
     dweights = _attr(neuron, "dweights", what)
     dbias = _attr(neuron, "dbias", what)
     dinput = _attr(neuron, "dinput", what)
-    f = lambda: neuron.forward(x.copy())  # noqa: E731
-    num_w = numeric_gradient_attr(neuron, "weights", f, dout=dvalue)
-    num_b = numeric_gradient_attr(neuron, "bias", f, dout=dvalue)
-    num_x = numeric_gradient_array(neuron.forward, x, dvalue)
+    num_w = numeric_gradient(neuron.forward, x, wrt=(neuron, "weights"), dout=dvalue)
+    num_b = numeric_gradient(neuron.forward, x, wrt=(neuron, "bias"), dout=dvalue)
+    num_x = numeric_gradient(neuron.forward, x, dout=dvalue)
     inputs = {"x": x, "dvalue": dvalue}
-    assert_close(dweights, num_w, f"{what}: self.dweights", inputs=inputs)
-    assert_close(_scalar(dbias, f"{what}: self.dbias"), num_b, f"{what}: self.dbias", inputs=inputs)
-    assert_close(dinput, num_x, f"{what}: self.dinput", inputs=inputs)
+    assert_gradient(dweights, num_w, f"{what}: self.dweights", inputs=inputs)
+    assert_gradient(_scalar(dbias, f"{what}: self.dbias"), num_b, f"{what}: self.dbias", inputs=inputs)
+    assert_gradient(dinput, num_x, f"{what}: self.dinput", inputs=inputs)
 
 
 @pytest.mark.task("4.1.3 SGD для нейрона")
@@ -578,8 +577,8 @@ def test_mse_backward_batch(submission, y_pred, seed):
         _check_forward(_scalar(fresh.forward(pred.copy(), y_true.copy()), "MSELoss.forward"),
                        np.mean((np.ravel(pred) - y_true) ** 2), f"MSELoss.forward(y_pred, y_true) для y_pred формы {shapes}",
                        inputs={"y_pred": pred, "y_true": y_true})
-        num = numeric_gradient(lambda p: _scalar(fresh.forward(p, y_true.copy()), "MSELoss.forward"), pred)
-        assert_close(dinput, num, what, inputs={"y_pred": pred, "y_true": y_true})
+        num = numeric_gradient(fresh.forward, pred, y_true)
+        assert_gradient(dinput, num, what, inputs={"y_pred": pred, "y_true": y_true})
 
 
 @pytest.mark.task("4.2.2 Neuron (батч)")
@@ -608,13 +607,12 @@ def test_neuron_backward_batch(submission, x, seed):
     what = "Neuron.backward(dvalue) после forward(x) для батча x формы (N, n_inputs), dvalue формы (N,)"
     dweights = _attr(neuron, "dweights", what)
     dbias = _attr(neuron, "dbias", what)
-    f = lambda: neuron.forward(x.copy())  # noqa: E731
-    num_w = numeric_gradient_attr(neuron, "weights", f, dout=dvalue)
-    num_b = numeric_gradient_attr(neuron, "bias", f, dout=dvalue)
+    num_w = numeric_gradient(neuron.forward, x, wrt=(neuron, "weights"), dout=dvalue)
+    num_b = numeric_gradient(neuron.forward, x, wrt=(neuron, "bias"), dout=dvalue)
     inputs = {"x": x, "dvalue": dvalue}
-    assert_close(dweights, num_w, f"{what}: self.dweights", inputs=inputs)
-    assert_close(_scalar(dbias, f"{what}: self.dbias (сумма по батчу)"), num_b, f"{what}: self.dbias",
-                 inputs=inputs)
+    assert_gradient(dweights, num_w, f"{what}: self.dweights", inputs=inputs)
+    assert_gradient(_scalar(dbias, f"{what}: self.dbias (сумма по батчу)"), num_b, f"{what}: self.dbias",
+                    inputs=inputs)
 
 
 @pytest.mark.task("4.2.3 Пакетный GD для нейрона")
@@ -652,8 +650,8 @@ def test_linear_backward_dinputs(submission, x, n_neurons, seed):
     layer, dvalues = _linear_backward(submission, x, n_neurons, seed)
     what = "Linear.backward(dvalues): self.dinputs"
     dinputs = _attr(layer, "dinputs", what)
-    num = numeric_gradient_array(layer.forward, x, dvalues)
-    assert_close(dinputs, num, what, inputs={"x": x, "dvalues": dvalues})
+    num = numeric_gradient(layer.forward, x, dout=dvalues)
+    assert_gradient(dinputs, num, what, inputs={"x": x, "dvalues": dvalues})
 
 
 @pytest.mark.task("4.3.1 Linear.backward")
@@ -664,8 +662,8 @@ def test_linear_backward_dweights(submission, x, n_neurons, seed):
     layer, dvalues = _linear_backward(submission, x, n_neurons, seed)
     what = "Linear.backward(dvalues): self.dweights"
     dweights = _attr(layer, "dweights", what)
-    num = numeric_gradient_attr(layer, "weights", lambda: layer.forward(x.copy()), dout=dvalues)
-    assert_close(dweights, num, what, inputs={"x": x, "dvalues": dvalues})
+    num = numeric_gradient(layer.forward, x, wrt=(layer, "weights"), dout=dvalues)
+    assert_gradient(dweights, num, what, inputs={"x": x, "dvalues": dvalues})
 
 
 @pytest.mark.task("4.3.1 Linear.backward")
@@ -676,8 +674,8 @@ def test_linear_backward_dbiases(submission, x, n_neurons, seed):
     layer, dvalues = _linear_backward(submission, x, n_neurons, seed)
     what = "Linear.backward(dvalues): self.dbiases (градиент нужно просуммировать по батчу)"
     dbiases = _attr(layer, "dbiases", what)
-    num = numeric_gradient_attr(layer, "biases", lambda: layer.forward(x.copy()), dout=dvalues)
-    assert_close(dbiases, num, what, inputs={"x": x, "dvalues": dvalues})
+    num = numeric_gradient(layer.forward, x, wrt=(layer, "biases"), dout=dvalues)
+    assert_gradient(dbiases, num, what, inputs={"x": x, "dvalues": dvalues})
 
 
 @pytest.mark.task("4.3.2 Обучение слоя Linear")

@@ -25,17 +25,14 @@ from autograder.testing import (
     assert_shape,
     batch_sizes,
     feature_counts,
+    assert_gradient,
     numeric_gradient,
-    numeric_gradient_array,
-    numeric_gradient_attr,
     reference,
     seeds,
     well_conditioned,
 )
 
 ASSIGNMENT = {"title": "Обратное распространение ошибки", "cell_timeout": 60, "test_timeout": 60}
-
-GRAD = dict(rtol=1e-4, atol=1e-6)  # analytic vs numeric gradient; accepts float32 code
 
 
 def regression(random_state=42, n_targets=1, n_samples=100):
@@ -186,9 +183,9 @@ def test_loss_squared_error(submission):
     check_forward(criterion.forward(y_pred.copy(), y_true.copy()), (y_true - y_pred) ** 2,
                   "Loss().forward(y_pred, y_true) для массивов (поэлементно)", y_pred=y_pred, y_true=y_true)
     criterion.backward(y_pred.copy(), y_true)
-    expected = numeric_gradient_array(lambda z: criterion.forward(z, y_true), y_pred, np.ones(5))
-    assert_close(criterion.dypred, expected, "Loss: self.dypred для массивов (поэлементно)", **GRAD,
-                 inputs={"y_pred": y_pred, "y_true": y_true})
+    expected = numeric_gradient(criterion.forward, y_pred, y_true, dout=np.ones(5))
+    assert_gradient(criterion.dypred, expected, "Loss: self.dypred для массивов (поэлементно)",
+                    inputs={"y_pred": y_pred, "y_true": y_true})
 
 
 @pytest.mark.task("0. Разбор: Neuron")
@@ -210,10 +207,10 @@ def test_neuron_single_example(submission):
                      inputs={"x": x, "weights": w, "bias": b})
         neuron.backward(x.copy(), g)
         inputs = {"x": x, "dldy": g}
-        assert_close(neuron.dw, numeric_gradient(lambda v: g * (x @ v + b), w), f"{what}: dw после backward(x, dldy)",
-                     **GRAD, inputs=inputs)
-        assert_close(neuron.db, numeric_gradient(lambda c: g * (x @ w + c), b), f"{what}: db после backward(x, dldy)",
-                     **GRAD, inputs=inputs)
+        assert_gradient(neuron.dw, numeric_gradient(lambda v: g * (x @ v + b), w), f"{what}: dw после backward(x, dldy)",
+                        inputs=inputs)
+        assert_gradient(neuron.db, numeric_gradient(lambda c: g * (x @ w + c), b), f"{what}: db после backward(x, dldy)",
+                        inputs=inputs)
 
 
 @pytest.mark.task("0. Разбор: sgd_step")
@@ -258,8 +255,8 @@ def test_neuron_batch_dw(submission, x, seed):
     neuron = submission.Neuron(w.copy(), b)
     check_forward(neuron.forward(x.copy()), x @ w + b, f"Neuron.forward(x) для x формы {x.shape}")
     neuron.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_attr(neuron, "weights", lambda: neuron.forward(x.copy()), dout)
-    assert_close(neuron.dw, expected, f"Neuron.dw для x формы {x.shape}", **GRAD)
+    expected = numeric_gradient(neuron.forward, x, wrt=(neuron, "weights"), dout=dout)
+    assert_gradient(neuron.dw, expected, f"Neuron.dw для x формы {x.shape}")
 
 
 @pytest.mark.task("1. Neuron на пакете")
@@ -272,10 +269,10 @@ def test_neuron_batch_db(submission, x, seed):
     neuron = submission.Neuron(w.copy(), 0.5)
     check_forward(neuron.forward(x.copy()), x @ w + 0.5, f"Neuron.forward(x) для x формы {x.shape}")
     neuron.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_attr(neuron, "bias", lambda: neuron.forward(x.copy()), dout)
+    expected = numeric_gradient(neuron.forward, x, wrt=(neuron, "bias"), dout=dout)
     db = assert_shape(np.reshape(np.asarray(neuron.db, dtype=float), -1), (1,),
                       "Neuron.db (смещение — одно число, градиент надо просуммировать по пакету)")
-    assert_close(db, np.reshape(expected, -1), f"Neuron.db для x формы {x.shape}", **GRAD)
+    assert_gradient(db, np.reshape(expected, -1), f"Neuron.db для x формы {x.shape}")
 
 
 @pytest.mark.task("1. MSELoss")
@@ -298,8 +295,8 @@ def test_mse_loss_backward(submission, y_pred, seed):
     check_forward(criterion.forward(y_pred.copy(), y_true.copy()), np.mean((y_true - y_pred) ** 2),
                   f"MSELoss().forward(y_pred, y_true) для формы {y_pred.shape}")
     criterion.backward(y_pred.copy(), y_true.copy())
-    expected = numeric_gradient(lambda z: criterion.forward(z, y_true.copy()), y_pred)
-    assert_close(criterion.dypred, expected, f"MSELoss: self.dypred для формы {y_pred.shape}", **GRAD)
+    expected = numeric_gradient(criterion.forward, y_pred, y_true)
+    assert_gradient(criterion.dypred, expected, f"MSELoss: self.dypred для формы {y_pred.shape}")
 
 
 # ---------------------------------------------------------------- задача 2: мини-пакетный спуск
@@ -393,8 +390,8 @@ def test_layer_dw(submission, x, n, seed):
     layer = submission.Neuron(w.copy(), b.copy())
     check_forward(layer.forward(x.copy()), x @ w + b, f"Neuron.forward(x) для x формы {x.shape}, weights формы {w.shape}")
     layer.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_attr(layer, "weights", lambda: layer.forward(x.copy()), dout)
-    assert_close(layer.dw, expected, f"Neuron.dw для x формы {x.shape}, weights формы {w.shape}", **GRAD)
+    expected = numeric_gradient(layer.forward, x, wrt=(layer, "weights"), dout=dout)
+    assert_gradient(layer.dw, expected, f"Neuron.dw для x формы {x.shape}, weights формы {w.shape}")
 
 
 @pytest.mark.task("3. Полносвязный слой")
@@ -407,8 +404,8 @@ def test_layer_db(submission, x, n, seed):
     layer = submission.Neuron(w.copy(), b.copy())
     check_forward(layer.forward(x.copy()), x @ w + b, f"Neuron.forward(x) для x формы {x.shape}, weights формы {w.shape}")
     layer.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_attr(layer, "bias", lambda: layer.forward(x.copy()), dout)
-    assert_close(layer.db, expected, f"Neuron.db для x формы {x.shape}, bias формы {b.shape}", **GRAD)
+    expected = numeric_gradient(layer.forward, x, wrt=(layer, "bias"), dout=dout)
+    assert_gradient(layer.db, expected, f"Neuron.db для x формы {x.shape}, bias формы {b.shape}")
 
 
 @pytest.mark.task("3. Полносвязный слой")
@@ -421,10 +418,10 @@ def test_layer_dx(submission, x, n, seed):
     layer = submission.Neuron(w.copy(), b.copy())
     check_forward(layer.forward(x.copy()), x @ w + b, f"Neuron.forward(x) для x формы {x.shape}, weights формы {w.shape}")
     returned = layer.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_array(lambda z: layer.forward(z), x, dout)
+    expected = numeric_gradient(layer.forward, x, dout=dout)
     what = f"для x формы {x.shape}, weights формы {w.shape}"
-    assert_close(layer.dx, expected, f"Neuron.dx {what}", **GRAD)
-    assert_close(returned, expected, f"значение, возвращаемое Neuron.backward (должно быть dx) {what}", **GRAD)
+    assert_gradient(layer.dx, expected, f"Neuron.dx {what}")
+    assert_gradient(returned, expected, f"значение, возвращаемое Neuron.backward (должно быть dx) {what}")
 
 
 @pytest.mark.task("3. Полносвязный слой")
@@ -437,8 +434,8 @@ def test_mse_loss_backward_matrix(submission, y_pred, seed):
     assert_close(criterion.forward(y_pred.copy(), y_true.copy()), np.mean((y_true - y_pred) ** 2),
                  f"MSELoss().forward для формы {y_pred.shape}")
     criterion.backward(y_pred.copy(), y_true.copy())
-    expected = numeric_gradient(lambda z: criterion.forward(z, y_true.copy()), y_pred)
-    assert_close(criterion.dypred, expected, f"MSELoss: self.dypred для формы {y_pred.shape}", **GRAD)
+    expected = numeric_gradient(criterion.forward, y_pred, y_true)
+    assert_gradient(criterion.dypred, expected, f"MSELoss: self.dypred для формы {y_pred.shape}")
 
 
 SEMINAR_X = np.array([[0.33669037, 0.12880941], [0.23446237, 0.23033303], [-1.12285638, -0.18632829]])
@@ -467,10 +464,10 @@ def test_layer_seminar_example(submission):
     criterion.backward(y_pred, y.copy())
     layer.backward(x.copy(), criterion.dypred)
     loss = lambda x_, w_: np.mean((x_ @ w_ + 0.5 - y) ** 2)  # noqa: E731
-    assert_close(layer.dw, numeric_gradient(lambda w_: loss(x, w_), w), "Градиент по weights для других x, weights, y "
-                 "тех же форм", **GRAD, inputs={"x": x, "weights": w, "y": y})
-    assert_close(layer.dx, numeric_gradient(lambda x_: loss(x_, w), x), "Градиент по X для других x, weights, y "
-                 "тех же форм", **GRAD, inputs={"x": x, "weights": w, "y": y})
+    assert_gradient(layer.dw, numeric_gradient(loss, x, w, wrt=1), "Градиент по weights для других x, weights, y "
+                    "тех же форм", inputs={"x": x, "weights": w, "y": y})
+    assert_gradient(layer.dx, numeric_gradient(loss, x, w), "Градиент по X для других x, weights, y "
+                    "тех же форм", inputs={"x": x, "weights": w, "y": y})
 
 
 # ---------------------------------------------------------------- задача 4: обучение слоя
@@ -526,11 +523,10 @@ def test_network_forward(submission, x, seed):
 def check_network_layer(nn, layer_name, x, dout, relu):
     layer = getattr(nn, layer_name)
     for attr, grad in (("weights", "dw"), ("bias", "db")):
-        expected = numeric_gradient_attr(layer, attr, lambda: nn.forward(x.copy()), dout)
+        expected = numeric_gradient(nn.forward, x, wrt=(layer, attr), dout=dout)
         kind = "с ReLU" if relu else "без активации"
-        assert_close(getattr(layer, grad), expected,
-                     f"NeuralNetwork ({kind}): {layer_name}.{grad} после backward(x, dldy), x формы {x.shape}",
-                     **GRAD)
+        assert_gradient(getattr(layer, grad), expected,
+                        f"NeuralNetwork ({kind}): {layer_name}.{grad} после backward(x, dldy), x формы {x.shape}")
 
 
 @pytest.mark.task("5. NeuralNetwork")
@@ -661,9 +657,9 @@ def test_relu_backward(submission, x, seed):
     relu = submission.ReLU()
     check_forward(relu.forward(x.copy()), np.where(x > 0, x, 0.0), f"ReLU().forward(x) для x формы {x.shape}")
     returned = relu.backward(x.copy(), dout.copy())
-    expected = numeric_gradient_array(lambda z: relu.forward(z), x, dout)
-    assert_close(returned, expected, f"ReLU().backward(x, dldy) для x формы {x.shape}", **GRAD,
-                 inputs={"x": x, "dldy": dout})
+    expected = numeric_gradient(relu.forward, x, dout=dout)
+    assert_gradient(returned, expected, f"ReLU().backward(x, dldy) для x формы {x.shape}",
+                    inputs={"x": x, "dldy": dout})
     zeros = np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -0.5]])  # ReLU'(0) = 0, as the task defines it
     assert_close(submission.ReLU().backward(zeros.copy(), np.ones_like(zeros)), (zeros > 0).astype(float),
                  "ReLU().backward(x, dldy) при x = 0: производная ReLU в нуле равна 0 (z <= 0)",

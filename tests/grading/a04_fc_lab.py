@@ -12,18 +12,14 @@ from autograder.testing import (
     assert_shape,
     batch_sizes,
     feature_counts,
+    assert_gradient,
     numeric_gradient,
-    numeric_gradient_array,
-    numeric_gradient_attr,
     reference,
     seeds,
     well_conditioned,
 )
 
 ASSIGNMENT = {"title": "Лабораторная работа 1: Полносвязные нейронные сети", "test_timeout": 60}
-
-# Допуски для сравнения аналитического градиента с численным (центральные разности в float64)
-GRAD_TOL = dict(rtol=1e-4, atol=1e-6)
 
 # Public tests compare with literals (the task's printed examples and seeded inputs they do not
 # print, computed once with the reference and written below) or with numeric gradients of the
@@ -251,9 +247,8 @@ def test_linear_backward_input_gradient(submission, n, d_in, d_out, seed):
     x, dout = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
     layer.forward(x)
     dx = layer.backward(dout)
-    expected = numeric_gradient_array(layer.forward, x, dout)
-    assert_close(dx, expected, "Linear.backward(dLdy): градиент по входу", inputs={"X": x, "dLdy": dout},
-                 **GRAD_TOL)
+    expected = numeric_gradient(layer.forward, x, dout=dout)
+    assert_gradient(dx, expected, "Linear.backward(dLdy): градиент по входу", inputs={"X": x, "dLdy": dout})
 
 
 @pytest.mark.task("1. Linear")
@@ -269,9 +264,8 @@ def test_linear_backward_weight_gradient(submission, n, d_in, d_out, seed):
     layer.forward(x)
     layer.backward(dout)
     analytic = np.array(layer.w.grad, dtype=np.float64)
-    expected = numeric_gradient_attr(layer.w, "weights", lambda: layer.forward(x), dout)
-    assert_close(analytic, expected, "Linear.backward(dLdy): w.grad", inputs={"X": x, "dLdy": dout},
-                 **GRAD_TOL)
+    expected = numeric_gradient(layer.forward, x, wrt=(layer.w, "weights"), dout=dout)
+    assert_gradient(analytic, expected, "Linear.backward(dLdy): w.grad", inputs={"X": x, "dLdy": dout})
 
 
 @pytest.mark.task("1. Linear")
@@ -287,9 +281,8 @@ def test_linear_backward_bias_gradient(submission, n, d_in, d_out, seed):
     layer.forward(x)
     layer.backward(dout)
     analytic = assert_shape(layer.bias.grad, (d_out,), "Linear.backward(dLdy): bias.grad")
-    expected = numeric_gradient_attr(layer.bias, "weights", lambda: layer.forward(x), dout)
-    assert_close(analytic, expected, "Linear.backward(dLdy): bias.grad", inputs={"X": x, "dLdy": dout},
-                 **GRAD_TOL)
+    expected = numeric_gradient(layer.forward, x, wrt=(layer.bias, "weights"), dout=dout)
+    assert_gradient(analytic, expected, "Linear.backward(dLdy): bias.grad", inputs={"X": x, "dLdy": dout})
 
 
 @pytest.mark.task("1. Linear")
@@ -359,8 +352,8 @@ def test_relu_backward_numeric(submission, x, seed):
     relu = submission.Relu()
     relu.forward(x)
     dx = relu.backward(dout)
-    expected = numeric_gradient_array(submission.Relu().forward, x, dout)
-    assert_close(dx, expected, "Relu().backward(dLdy)", inputs={"X": x, "dLdy": dout}, **GRAD_TOL)
+    expected = numeric_gradient(submission.Relu().forward, x, dout=dout)
+    assert_gradient(dx, expected, "Relu().backward(dLdy)", inputs={"X": x, "dLdy": dout})
 
 
 @pytest.mark.task("3. Sigmoid")
@@ -384,8 +377,8 @@ def test_sigmoid_backward_numeric(submission, x, seed):
     sigmoid = submission.Sigmoid()
     sigmoid.forward(x)
     dx = sigmoid.backward(dout)
-    expected = numeric_gradient_array(submission.Sigmoid().forward, x, dout)
-    assert_close(dx, expected, "Sigmoid().backward(dLdy)", inputs={"X": x, "dLdy": dout}, **GRAD_TOL)
+    expected = numeric_gradient(submission.Sigmoid().forward, x, dout=dout)
+    assert_gradient(dx, expected, "Sigmoid().backward(dLdy)", inputs={"X": x, "dLdy": dout})
 
 
 # ---------------------------------------------------------------- 4. NLLLoss
@@ -414,8 +407,8 @@ def test_nllloss_backward_numeric(submission, data):
     loss = submission.NLLLoss()
     loss.forward(x, y)
     dx = loss.backward()
-    expected = numeric_gradient(lambda z: submission.NLLLoss().forward(z, y), x)
-    assert_close(dx, expected, "NLLLoss().backward()", inputs={"X": x, "y": y}, **GRAD_TOL)
+    expected = numeric_gradient(submission.NLLLoss().forward, x, y)
+    assert_gradient(dx, expected, "NLLLoss().backward()", inputs={"X": x, "y": y})
 
 
 @pytest.mark.task("4. NLLLoss")
@@ -590,9 +583,9 @@ def test_network_backward_input_gradient(submission):
         x, dout = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
         net.forward(x)
         dx = net.backward(dout)
-        expected = numeric_gradient_array(net.forward, x, dout)
-        assert_close(dx, expected, f"NeuralNetwork({d_in}, {hidden}, {d_out}).backward(dLdy): градиент по входу",
-                     inputs={"X": x, "dLdy": dout}, **GRAD_TOL)
+        expected = numeric_gradient(net.forward, x, dout=dout)
+        assert_gradient(dx, expected, f"NeuralNetwork({d_in}, {hidden}, {d_out}).backward(dLdy): градиент по входу",
+                        inputs={"X": x, "dLdy": dout})
 
 
 @pytest.mark.task("6. NeuralNetwork")
@@ -609,10 +602,10 @@ def test_network_parameter_gradients(submission):
         net.backward(dout)
         analytic = [np.array(p.grad, dtype=np.float64) for p in params]
         for p, grad, name in zip(params, analytic, names):
-            expected = numeric_gradient_attr(p, "weights", lambda: net.forward(x), dout)
-            assert_close(grad, expected,
-                         f"NeuralNetwork({d_in}, {hidden}, {d_out}).backward(dLdy): grad параметра «{name}»",
-                         inputs={"X": x, "dLdy": dout}, **GRAD_TOL)
+            expected = numeric_gradient(net.forward, x, wrt=(p, "weights"), dout=dout)
+            assert_gradient(grad, expected,
+                            f"NeuralNetwork({d_in}, {hidden}, {d_out}).backward(dLdy): grad параметра «{name}»",
+                            inputs={"X": x, "dLdy": dout})
 
 
 # ---------------------------------------------------------------- 7. Оптимизатор
