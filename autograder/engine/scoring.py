@@ -79,6 +79,9 @@ def rubric_args(assignment: Assignment, notebook: Path | None, results: Path, *,
         # rewrote every imported module, hypothesis included, ~2.5 s CPU per run), and no plugin
         # autoload (it marks every plugin's package for rewriting): just the two plugins we use
         "--disable-plugin-autoload", "-p", "pytest_timeout", "-p", "_hypothesis_pytestplugin",
+        # and not pytest's hooks for unraisable and thread exceptions: they garbage-collect five
+        # times at the end of every run (0.2 s CPU per submission), for warnings nobody reads here
+        "-p", "no:unraisableexception", "-p", "no:threadexception",
         "-o", f"python_files={assignment.rubric.name}", "-o", f"timeout={assignment.test_timeout}",
         "-o", "timeout_method=signal", "-W", "ignore::DeprecationWarning",
         "--ag-results", str(results),
@@ -117,7 +120,7 @@ GRADER_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pyt
                   "_pytest.terminal", "_pytest.assertion.rewrite", "_pytest.mark", "_pytest.skipping",
                   "hypothesis", "hypothesis.extra.numpy", "nbformat", "psutil", "autograder.authoring.plugin",
                   "autograder.sandbox.remote", "autograder.testing", "autograder.sandbox.isolation",
-                  "autograder.sandbox.runner"]
+                  "autograder.sandbox.runner", "autograder.sandbox.extract:warm_nbformat="]
 _SERVERS: dict = {}
 _SERVERS_LOCK = threading.Lock()
 #: warm graders kept at once (a long-lived process grading many courses would pile them up)
@@ -146,11 +149,26 @@ def grader_server(assignment: Assignment):
     with _SERVERS_LOCK:
         server = _SERVERS.pop(preload, None)
         if server is None or not server.alive():
-            server = ForkServer(list(preload), env=child_env())
+            server = ForkServer(list(preload), env={**child_env(), "HYPOTHESIS_STORAGE_DIRECTORY": _hypothesis_home()})
         _SERVERS[preload] = server  # the most recently used last
         while len(_SERVERS) > MAX_WARM:
             _SERVERS.pop(next(iter(_SERVERS))).close()
         return server
+
+
+_HYPOTHESIS_HOME: list[str] = []
+
+
+def _hypothesis_home() -> str:
+    """A folder of this process for Hypothesis' cache of the rubric's constants (it would write
+    ``.hypothesis/`` in the grader's current folder); removed when this process exits."""
+    import shutil
+    import tempfile
+
+    if not _HYPOTHESIS_HOME:  # called with _SERVERS_LOCK held
+        _HYPOTHESIS_HOME.append(tempfile.mkdtemp(prefix="autograder-hypothesis-"))
+        atexit.register(shutil.rmtree, _HYPOTHESIS_HOME[0], ignore_errors=True)
+    return _HYPOTHESIS_HOME[0]
 
 
 @atexit.register
@@ -179,6 +197,7 @@ def warm_rubric(path: str) -> None:
     import autograder.authoring.plugin  # noqa: F401  (registers the "grading" profile)
 
     settings.load_profile("grading")
+    _prime_hypothesis()
     rubric = Path(path).resolve()
     if str(rubric.parent) not in sys.path:
         sys.path.insert(0, str(rubric.parent))
@@ -193,6 +212,22 @@ def warm_rubric(path: str) -> None:
     except BaseException:
         sys.modules.pop(rubric.stem, None)
         raise
+
+
+def _prime_hypothesis() -> None:
+    """What Hypothesis does on a process's first example, done once in the warm grader so every
+    fork finds it done: register its global Random (with a full garbage collection) and collect
+    the constants of the loaded modules that are not libraries (the rubric, autograder), ~0.1 s
+    each.  The constants are the same whichever process collects them: grades do not change."""
+    try:
+        from hypothesis.internal.conjecture.providers import _get_local_constants
+        from hypothesis.internal.entropy import deterministic_PRNG
+
+        with deterministic_PRNG():
+            pass
+        _get_local_constants()
+    except Exception:  # noqa: BLE001 - an internal API that moved: each fork pays it, nothing else
+        pass
 
 
 def pytest_job(conn, fds: list[int], args: dict) -> int:

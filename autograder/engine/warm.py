@@ -15,6 +15,7 @@ browsers and Android, reduced to what grading needs.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -149,9 +150,10 @@ class ForkServer:
 
 # --------------------------------------------------------------------------- the server
 
-def _preload(modules: list[str]) -> list[str]:
+def preload(modules: list[str]) -> list[str]:
     """Import each module; an entry ``module:function=argument`` calls ``function(argument)``
-    instead (a warm-up that is more than an import).  Returns the entries that worked."""
+    instead (a warm-up that is more than an import).  Returns the entries that worked; a module
+    that is not installed, or broken, is left out (the code that needs it will say)."""
     loaded = []
     for name in modules:
         try:
@@ -177,10 +179,15 @@ def _child(conn: socket.socket, fds: list[int], request: dict) -> int:
     return int(func(conn, fds, request.get("args") or {}) or 0)
 
 
-def serve(fd: int, preload: list[str]) -> None:
+def serve(fd: int, modules: list[str]) -> None:
     """The server's loop: fork one child per request until the client closes the socket."""
     sock = socket.socket(fileno=fd)
-    loaded = _preload(preload)
+    loaded = preload(modules)
+    # what the preload made is never scanned again by a fork's garbage collections (pytest and
+    # Hypothesis collect several times per run: ~0.1 s each in a process this size) and its
+    # memory pages stay shared with the forks (a collection writes to every object it scans)
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock.send(json.dumps({"ready": True, "loaded": loaded}).encode())
     while True:

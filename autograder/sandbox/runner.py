@@ -18,6 +18,7 @@ checked, a received descriptor must be a socket, and every wait has a deadline.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -184,7 +185,8 @@ class Runner:
 #: what every runner imports before it forks (the executor's and the worker's machinery)
 RUNNER_PRELOAD = ["numpy", "nbformat", "IPython.core.interactiveshell", "IPython.core.displayhook",
                   "IPython.core.displaypub", "autograder.sandbox.cells", "autograder.sandbox.worker",
-                  "autograder.sandbox.extract", "autograder.sandbox.wire", "autograder.sandbox.submission"]
+                  "autograder.sandbox.extract", "autograder.sandbox.wire", "autograder.sandbox.submission",
+                  "autograder.sandbox.extract:warm_nbformat="]
 
 
 def notebook_imports(path: Path) -> list[str]:
@@ -240,16 +242,6 @@ class _Forked:
 
 
 # --------------------------------------------------------------------------- inside the sandbox
-
-def _preload(modules: list[str]) -> None:
-    import importlib
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - not installed, or broken: the notebook will say
-            pass
-
 
 def _wait(pid: int, timeout: float) -> int | None:
     """Wait for a child with a deadline (a pidfd: no polling); its returncode, None if running."""
@@ -393,7 +385,11 @@ class Serve:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(argv[0]))
-    _preload(json.loads(argv[1]) if len(argv) > 1 else [])
+    from ..engine.warm import preload
+
+    preload(json.loads(argv[1]) if len(argv) > 1 else [])
+    gc.collect()
+    gc.freeze()  # as the fork servers do (autograder.engine.warm.serve): forks never rescan the preload
     own_ns = len(argv) > 2 and argv[2] == "1"
     sock.send(json.dumps({"ready": True}).encode())
     Serve(sock, own_ns).loop()

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -178,3 +179,20 @@ def test_the_cell_a_notebook_deadline_stopped_is_named(tmp_path):
     assert run.timed_out
     assert run.errors[-1] == ("ноутбук выполнялся дольше 20 с и был остановлен на ячейке 4 («# обучение»); "
                               "следующие ячейки не выполнялись"), run.errors
+
+
+def test_grading_writes_nothing_outside_its_output_folder(tiny, tmp_path, monkeypatch):
+    """Hypothesis keeps its cache of the rubric's constants in a folder of the grading process
+    (it would write ``.hypothesis/`` in the current folder), removed when the process exits."""
+    from autograder.engine import scoring
+
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    scoring.stop_grader_servers()  # the warm grader starts here, in this folder
+    result = grade_notebook(Target("sol", tiny.assignments["a00_tiny"].solution), tiny, tmp_path / "out")
+    assert result["score"] == result["max_score"]
+    assert list(here.iterdir()) == []
+    assert not list((tmp_path / "out").rglob(".hypothesis"))
+    home = scoring._HYPOTHESIS_HOME[0]
+    assert Path(home).is_dir() and not Path(home).is_relative_to(tmp_path)
