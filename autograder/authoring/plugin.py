@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 SUBMISSION_KEY = pytest.StashKey[object]()
 #: how many Hypothesis examples a grading test tries (enough to catch shape bugs, grades in seconds)
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 10
 
 settings.register_profile(
     "grading",
