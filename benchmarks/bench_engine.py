@@ -10,7 +10,7 @@ Classes (built in a temporary folder):
   tiny    bench_class.tiny_course's one-function assignment, half correct, half untouched
 
 For each class it prints
-  1. the floor: each sampled notebook's code cells run once in a fresh plain ``python`` (IPython
+  1. the floor: each distinct notebook's code cells run once in a fresh plain ``python`` (IPython
      lines dropped, every cell in try/except so the rest runs, the course's cell and notebook
      timeouts), wall and CPU seconds per notebook;
   2. our grader: ``autograder grade`` from scratch for each ``--jobs``: wall, wall and CPU seconds
@@ -427,9 +427,12 @@ def floor_estimate(members: list, runs: list) -> dict:
 
 
 def floor(klass: Klass, sample: int, work: Path) -> dict:
-    """Run the floor for a sample of the class and estimate it per notebook for the whole class."""
+    """Run the floor for every distinct notebook of the class (and repeats up to ``sample`` runs)
+    and estimate it per notebook for the whole class.  Every distinct notebook is run: an estimate
+    from its stratum missed what one notebook costs alone (the infinite loop: 60 s)."""
     runs = []
-    for member in floor_sample(klass.members, sample):
+    distinct = len({m.sha for m in klass.members})
+    for member in floor_sample(klass.members, max(sample, distinct)):
         r = run_floor(klass, member, work)
         runs.append(r)
         note = " (timed out)" if r["timed_out"] else ""
@@ -863,7 +866,8 @@ def parse_args(argv=None):
     ap.add_argument("--n-tiny", type=int, default=100, help="notebooks in the tiny class (default: %(default)s)")
     ap.add_argument("--jobs", type=int, nargs="+", default=[2], help="--jobs for a01 and course (default: 2)")
     ap.add_argument("--tiny-jobs", type=int, nargs="+", default=[1], help="--jobs for tiny (default: 1)")
-    ap.add_argument("--floor-sample", type=int, default=10, help="floor runs per class (default: %(default)s)")
+    ap.add_argument("--floor-sample", type=int, default=10,
+                    help="floor runs per class, at least one per distinct notebook (default: %(default)s)")
     ap.add_argument("--sandbox", default="auto", choices=("off", "auto", "required"),
                     help="passed to autograder grade (default: %(default)s)")
     ap.add_argument("--baseline-ref", default="72ac6e1", help="the previous engine (default: %(default)s)")

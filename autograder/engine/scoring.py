@@ -13,6 +13,7 @@ file and the pytest working folder are in ``workdir``, a folder the sandbox cann
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import resource
@@ -129,12 +130,22 @@ MAX_WARM = 4
 
 def rubric_imports(rubric: Path) -> list[str]:
     """The modules a rubric imports at its top level (``import x.y``, ``from x.y import z``)."""
+    try:
+        st = rubric.stat()
+    except OSError:
+        return []
+    return list(_rubric_imports(str(rubric), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _rubric_imports(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """rubric_imports, parsed once per version of the file (it is asked once per submission)."""
     from ..sandbox.extract import top_level_imports
 
     try:
-        return top_level_imports(rubric.read_text(encoding="utf-8"))
+        return tuple(top_level_imports(Path(path).read_text(encoding="utf-8")))
     except OSError:
-        return []
+        return ()
 
 
 def grader_server(assignment: Assignment):
