@@ -378,7 +378,7 @@ def run_floor(klass: Klass, member: Member, work: Path) -> dict:
 
 
 def floor_sample(members: list, k: int) -> list:
-    """Up to ``k`` students spread over kinds and assignments, distinct notebooks first.
+    """Up to ``k`` students spread over kinds and assignments: one of each distinct notebook first.
 
     Strata are (assignment, kind), visited diagonally (each round covers every assignment once
     with a different kind), then again; each visit of a stratum takes its next distinct notebook,
@@ -393,11 +393,15 @@ def floor_sample(members: list, k: int) -> list:
     for s in order:
         groups = list(strata[s].values())
         queues[s] = [g[i] for i in range(max(map(len, groups))) for g in groups if i < len(g)]
-    picks = []
-    for visit in range(max(map(len, queues.values()))):
-        for s in order:
-            if visit < len(queues[s]) and len(picks) < k:
-                picks.append(queues[s][visit])
+    picks, seen = [], set()
+    for distinct_first in (True, False):  # one run of every distinct notebook (while k allows), then repeats
+        for visit in range(max(map(len, queues.values()))):
+            for s in order:
+                if visit < len(queues[s]) and len(picks) < k:
+                    m = queues[s][visit]
+                    if (m.sha not in seen) == distinct_first and m not in picks:
+                        picks.append(m)
+                        seen.add(m.sha)
     return picks
 
 
