@@ -274,7 +274,7 @@ def sweep(fn, args: tuple, slot, points, pick: str | None = None):
         return None
     if not all(isinstance(a, (*_SWEEP_ARGS, Remote, RemoteMethod)) for a in args):
         return None
-    owner = restore = None
+    restore = None
     if slot is not None and type(slot) is not int:
         owner, name = slot
         if not isinstance(owner, Remote):

@@ -29,6 +29,38 @@ BINOPS = {name: getattr(operator, name) for name in
 UNOPS = {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs}
 
 
+def run_sweep(get_fn, args, slot, points, pick=None, restore=None, max_bytes=None) -> list:
+    """``get_fn()(*args)`` once per point, in order (the worker's ``sweep`` and the grader's loop
+    for its own functions, ``testing.gradcheck``).
+
+    slot: int: ``args[slot]`` is replaced by ``points[k]``; ``(owner, name)``: ``owner.name`` is set
+    to ``points[k]`` (and to ``restore`` at the end, whatever happens); None: ``points`` is a number
+    of calls with the same arguments.  Array arguments are copied for every call (as if each call
+    had crossed the wire).  pick: an attribute read from each result, or None.
+    Returns the results; fewer than asked once they pass ``max_bytes`` (None: no limit).
+    """
+    count = points if slot is None else len(points)
+    out, size = [], 0
+    try:
+        for k in range(int(count)):
+            call = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            if type(slot) is int:
+                call[slot] = points[k].copy()
+            elif slot is not None:
+                setattr(slot[0], slot[1], points[k].copy())
+            result = get_fn()(*call)
+            if pick is not None:
+                result = getattr(result, pick)
+            out.append(result)
+            size += int(getattr(result, "nbytes", 0) or 0) + 64
+            if max_bytes is not None and size > max_bytes:
+                break
+    finally:
+        if slot is not None and type(slot) is not int:
+            setattr(slot[0], slot[1], restore)
+    return out
+
+
 class GraderCallbackError(RuntimeError):
     """The grader's function that your code called failed."""
 
@@ -183,35 +215,10 @@ class Worker:
         return getattr(target, name)(*args, **kwargs)
 
     def op_sweep(self, target, method, args, slot, points, pick, restore):
-        """``target.method(*args)`` (``target(*args)`` when method is None) once per point, in order.
-
-        slot: int: ``args[slot]`` is replaced by ``points[k]``; ``[owner, name]``: ``owner.name`` is
-        set to ``points[k]`` (and to ``restore`` at the end); None: ``points`` is a number of calls
-        with the same arguments.  Array arguments are copied for every call (as if each call had
-        crossed the wire).  pick: an attribute read from each result, or None.
-        Returns the results in order; fewer than asked once they pass SWEEP_BYTES.
-        """
-        count = points if slot is None else len(points)
-        out, size = [], 0
-        try:
-            for k in range(int(count)):
-                call = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-                if type(slot) is int:
-                    call[slot] = points[k].copy()
-                elif slot is not None:
-                    setattr(slot[0], slot[1], points[k].copy())
-                fn = target if method is None else getattr(target, method)
-                result = fn(*call)
-                if pick is not None:
-                    result = getattr(result, pick)
-                out.append(result)
-                size += int(getattr(result, "nbytes", 0) or 0) + 64
-                if size > SWEEP_BYTES:
-                    break
-        finally:
-            if slot is not None and type(slot) is not int:
-                setattr(slot[0], slot[1], restore)
-        return out
+        """``target.method(*args)`` (``target(*args)`` when method is None) at every point: see
+        ``run_sweep``; the reply stops early past SWEEP_BYTES (the grader asks for the rest)."""
+        return run_sweep(lambda: target if method is None else getattr(target, method), args, slot, points,
+                         pick, restore, SWEEP_BYTES)
 
     def op_getitem(self, target, key):
         return target[key]

@@ -17,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..sandbox.remote import sweep
-from .asserts import assert_close
+from ..sandbox.worker import run_sweep
+from .asserts import assert_close, assert_shape
 
 #: the course's tolerance for a gradient (analytic vs numeric): |a - n| <= atol + rtol * |n|
 #: elementwise.  Correct float32 code passes (its error is ~1e-6 relative); a gradient of the wrong
@@ -45,21 +46,12 @@ def assert_gradient(actual, numeric, what: str, *, inputs: dict | None = None) -
     Returns ``actual`` as a float64 array.
     """
     numeric = np.asarray(numeric, dtype=np.float64)
+    arr = assert_shape(actual, numeric.shape, what)
     try:
-        return assert_close(actual, numeric, what, rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, inputs=inputs)
+        return assert_close(arr, numeric, what, rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, inputs=inputs)
     except AssertionError as exc:
-        arr = np.asarray(actual, dtype=np.float64) if _same_shape(actual, numeric) else None
-        if arr is None:
-            raise
         raise AssertionError(f"{exc}\n  относительная ошибка rel_error = {rel_error(arr, numeric):.2e} "
                              f"(численный градиент — центральные разности, шаг {STEP:g})") from None
-
-
-def _same_shape(actual, numeric) -> bool:
-    try:
-        return np.shape(np.asarray(actual)) == numeric.shape
-    except Exception:  # noqa: BLE001 - not an array: assert_close's message says so
-        return False
 
 
 def numeric_gradient(fn: Callable[..., Any], *args, wrt=0, dout=None, h: float = STEP) -> np.ndarray:
@@ -102,20 +94,8 @@ def evaluate(fn: Callable[..., Any], args: tuple, wrt, points: np.ndarray) -> li
     batched = sweep(fn, tuple(args), slot, points)
     if batched is not None:
         return batched
-    results = []
-    original = None if type(wrt) is int else np.array(getattr(*wrt), dtype=np.float64)
-    try:
-        for point in points:
-            call = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-            if type(wrt) is int:
-                call[wrt] = point.copy()
-            else:
-                setattr(wrt[0], wrt[1], point.copy())
-            results.append(fn(*call))
-    finally:
-        if original is not None:
-            setattr(wrt[0], wrt[1], original)
-    return results
+    restore = None if type(wrt) is int else np.array(getattr(*wrt), dtype=np.float64)
+    return run_sweep(lambda: fn, tuple(args), slot, points, restore=restore)
 
 
 def repeat_calls(fn: Callable[..., Any], *args, times: int, attr: str | None = None) -> list:
@@ -123,6 +103,4 @@ def repeat_calls(fn: Callable[..., Any], *args, times: int, attr: str | None = N
     requests when fn is the student's: e.g. the biases of 500 fresh neurons, to test their
     distribution."""
     batched = sweep(fn, tuple(args), None, int(times), pick=attr)
-    if batched is not None:
-        return batched
-    return [fn(*args) if attr is None else getattr(fn(*args), attr) for _ in range(int(times))]
+    return batched if batched is not None else run_sweep(lambda: fn, tuple(args), None, int(times), pick=attr)
