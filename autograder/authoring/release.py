@@ -20,7 +20,8 @@ from pathlib import Path
 import nbformat
 
 from ..core.course import Assignment, Course
-from ..engine.checkcells import is_protected
+from ..engine.checkcells import defined_names, is_protected
+from ..sandbox.cells import SKIP_TAG, skipped
 
 BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -148,6 +149,30 @@ def release(course: Course, check: bool = False) -> list[str]:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(dumps(generated), encoding="utf-8")
+    return problems
+
+
+def rubric_reads(rubric: str) -> set[str]:
+    """Names a rubric reads from the submission (``submission.X``, hidden tests included)."""
+    return {n.attr for n in ast.walk(ast.parse(rubric))
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "submission"}
+
+
+def skipped_cell_problems(course: Course) -> list[str]:
+    """A solution cell tagged ``skip-execution`` is not run at grading, so it must define nothing
+    the rubric reads (a name the tests take from ``submission``); one line per such cell."""
+    problems = []
+    for a in course.assignments.values():
+        if a.solution is None:
+            continue
+        reads = rubric_reads(a.rubric.read_text(encoding="utf-8"))
+        for number, cell in enumerate(nbformat.read(a.solution, as_version=4).cells, start=1):
+            if cell.cell_type == "code" and skipped(cell):
+                names = sorted(defined_names(cell.source) & reads)
+                if names:
+                    problems.append(f"{a.solution}: cell {number} ({cell.get('id')}) is tagged {SKIP_TAG} "
+                                    f"(not run at grading) but defines {', '.join(names)}, which "
+                                    f"{a.rubric.name} reads from the submission: move it to a cell that runs")
     return problems
 
 
@@ -438,7 +463,7 @@ def release_command(course: Course, check: bool = False, bundle: str | None = No
         print(f"autograder release: {exc}", file=sys.stderr)
         return 1
     if check:
-        problems += check_bundle(course)
+        problems += skipped_cell_problems(course) + check_bundle(course)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

@@ -78,7 +78,7 @@ def public_tasks(rubric: str) -> dict[str, set[str]]:
     return tasks
 
 
-def _defined(source: str) -> set[str]:
+def defined_names(source: str) -> set[str]:
     """Top-level names a code cell defines (``Linear.backward = f`` counts for ``Linear``)."""
     try:
         tree = ast.parse(_strip_ipython(source))
@@ -102,7 +102,7 @@ def placements(cells: list, has_solution: list[bool], tasks: dict[str, set[str]]
     """{index of the cell a check cell follows: its tasks}.  ``cells``: the solution's cells;
     ``has_solution[i]``: cell i holds a SOLUTION region.  A task none of whose names a cell
     defines is checked after the last cell."""
-    defined = [_defined(c.source) if c.cell_type == "code" else set() for c in cells]
+    defined = [defined_names(c.source) if c.cell_type == "code" else set() for c in cells]
     where: dict[int, list[str]] = {}
     for task, names in tasks.items():
         solved = [i for i, d in enumerate(defined) if d & names and has_solution[i]]
