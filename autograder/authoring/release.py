@@ -286,9 +286,21 @@ def write_bundle(course: Course, dest: Path) -> None:
         if a.student is not None:
             shutil.copy2(a.student, dest / "assignments" / a.student.name)
             shutil.copy2(a.student, dest / "autograder" / "_course" / a.student.name)
+    _bundle_standin(course, dest / "autograder" / "_course" / "data")
     pyproject = (course.root / "pyproject.toml").read_text(encoding="utf-8")
     (dest / "pyproject.toml").write_text(pyproject.replace('readme = "README.md"\n', ""), encoding="utf-8")
     (dest / "README.md").write_text(BUNDLE_README, encoding="utf-8")
+
+
+def _bundle_standin(course: Course, dest: Path) -> None:
+    """The course's synthetic CIFAR-10 stand-in (4.6 MB) goes into the bundle's package data, so a
+    student without internet trains and self-checks a05 on it (``datasets.standin_cifar10``); a
+    course whose data/ holds the real data set ships none (170 MB: the notebook downloads it)."""
+    from ..core.datasets import FOLDER, find_cifar10, is_standin
+
+    found = find_cifar10(course.data_dir())
+    if found is not None and is_standin(found):
+        shutil.copytree(found, dest / FOLDER)
 
 
 # ---------------------------------------------------------------- what the bundle must not contain
@@ -375,7 +387,8 @@ def bundle_problems(course: Course, bundle: Path) -> list[str]:
     public = public_lines(course)
     leaks = {a.id: solution_lines(nbformat.read(a.solution, as_version=4), public)
              for a in course.assignments.values() if a.solution is not None}
-    for f in sorted(p for p in bundle.rglob("*") if p.is_file()):
+    data = bundle / "autograder" / "_course" / "data"  # generated images, no text
+    for f in sorted(p for p in bundle.rglob("*") if p.is_file() and not p.is_relative_to(data)):
         text = _bundle_text(f)
         for aid, lines in leaks.items():
             for line in lines:

@@ -230,3 +230,19 @@ def test_the_course_skips_only_cells_the_rubrics_do_not_read():
     from autograder.authoring.release import skipped_cell_problems
 
     assert skipped_cell_problems(Course(ROOT)) == []
+
+
+def test_the_bundle_ships_the_cifar_stand_in_where_the_course_has_it(tiny, tmp_path):
+    """A student without internet trains and self-checks a05 on the stand-in from the bundle's
+    package data; a course without data/ ships none."""
+    import filecmp
+
+    from autograder.core.datasets import FOLDER, find_cifar10
+
+    write_bundle(Course(ROOT), tmp_path / "bundle")
+    course = Course(tmp_path / "bundle" / "autograder" / "_course")
+    shipped = find_cifar10(course.data_dir())
+    assert shipped == course.root / "data" / FOLDER
+    assert all(filecmp.cmp(shipped / p.name, p, shallow=False) for p in (ROOT / "data" / FOLDER).iterdir())
+    write_bundle(tiny, tmp_path / "tiny")
+    assert not (tmp_path / "tiny" / "autograder" / "_course" / "data").exists()
