@@ -159,3 +159,30 @@ def test_run_all_of_the_solved_notebook_trains_and_its_weights_pass_the_self_che
     last = nb.cells[-1]
     assert last.source.startswith(f'check("{METRICS}")'), last.source
     assert "✔ 0/0 Файл весов" in _text(last) and "на учебной замене CIFAR-10" in _text(last), _text(last)
+
+
+# ---- grading with the instructor's data set -----------------------------------------------------
+
+@pytest.mark.slow
+def test_grade_with_data_scores_task_4_on_that_data_set(tmp_path, capsys):
+    """``autograder grade CLASS --data DIR``: the metrics are computed on DIR/cifar-10-batches-py
+    (here a stand-in of 250 test images of another seed, told apart from the course's 500), the
+    training cells are not run."""
+    import json
+
+    from autograder.cli import main
+    from autograder.core.datasets import make_synthetic_cifar10
+
+    data = tmp_path / "instructor-data"
+    make_synthetic_cifar10(data, per_batch=10, n_test=250, seed=7)
+    student = tmp_path / "class" / "ann"
+    student.mkdir(parents=True)
+    for name in (f"{AID}.ipynb", WEIGHTS):
+        shutil.copy(ROOT / "demo" / "class" / "perfect" / name, student / name)
+    out = tmp_path / "out"
+    assert main(["--course", str(ROOT), "grade", str(tmp_path / "class"), "--data", str(data), "--out", str(out)]) == 0
+    result = json.loads((out / "ann" / AID / "result.json").read_text(encoding="utf-8"))
+    tests = {t["name"]: t for t in result["tests"]}
+    assert result["score"] == result["max_score"] == 10.0, result["tests"]
+    assert "на учебной замене CIFAR-10 (250 синтетических изображений" in tests["test_cifar_accuracy"]["output"]
+    assert len(result["execution"]["skipped"]) == 4 and result["execution"]["errors"] == []
