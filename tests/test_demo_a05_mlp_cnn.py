@@ -19,7 +19,8 @@ TORCH_TESTS = {
     "test_cifar_mean_precision", "test_cifar_mean_recall",
 }
 MAX_SCORE = 10.0 if HAS_TORCH else 7.0
-#: every test of the rubric (the hardcoding student must lose them all)
+#: every test of the rubric that carries points (the hardcoding student must lose them all; the
+#: 0-point weights-file check is asserted below)
 ALL_TESTS = {
     "test_linear_init",
     "test_linear_forward",
@@ -42,7 +43,6 @@ ALL_TESTS = {
     "test_calculate_loss",
     "test_gradients_reach_all_parameters",
     "test_train_updates_and_saves",
-    "test_weights_file_loads_into_model",
     "test_cifar_accuracy",
     "test_cifar_mean_precision",
     "test_cifar_mean_recall",
@@ -102,3 +102,15 @@ def test_no_training_cell_runs_at_grading_and_the_feedback_shows_no_error(demo_r
         ["ячейка 26", "ячейка 33", "ячейка 35", "ячейка 38"]
     page = feedback_html(result)
     assert 'id="problems"' not in page and "skip-execution" in page.split('id="notices"', 1)[1]
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="task 4 needs torch")
+def test_the_weights_file_check_fails_only_without_a_fitting_file(demo_results):
+    """The 0-point weights-file check: passed by every student who handed weights in, failed (one
+    line) by the hardcoding student, who handed none."""
+    for student in EXPECTED:
+        check = {t["name"]: t for t in demo_results[(student, ASSIGNMENT)]["tests"]}["test_weights_file_loads_into_model"]
+        if student == "a05-hardcoded":
+            assert check["status"] == "failed" and "не найден" in check["output"] and "\n" not in check["output"]
+        else:
+            assert check["status"] == "passed", (student, check)

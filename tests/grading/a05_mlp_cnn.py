@@ -766,7 +766,7 @@ def _check_zero_grad(submission, torch, X, y):
 
 # --- the weights file handed in, and the metrics on the CIFAR-10 test set with it
 
-WEIGHTS_HINT = "после обучения: torch.save(model.state_dict(), WEIGHTS_PATH), файл — рядом с ноутбуком"
+WEIGHTS_HINT = "после обучения: torch.save(model.state_dict(), WEIGHTS_PATH)"
 
 
 def _cifar_folder(data_dir):
