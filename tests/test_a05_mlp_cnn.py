@@ -17,6 +17,7 @@ from autograder.core.datasets import DOWNLOAD_ROOT, FOLDER
 from autograder.sandbox.submission import Submission
 
 pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # each test runs a05's rubric (torch) in this process or grades a notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "a05_mlp_cnn"
@@ -125,7 +126,6 @@ def _solved(nb):
     return nb
 
 
-@pytest.mark.slow
 def test_run_all_of_the_released_notebook_without_torchvision(tmp_path, monkeypatch):
     _no_torchvision(tmp_path, monkeypatch)
     # nbclient: the tagged cells are skipped; every check cell runs, no cell raises
@@ -144,7 +144,6 @@ def test_run_all_of_the_released_notebook_without_torchvision(tmp_path, monkeypa
     assert "Задание ещё не выполнено: Model.__init__" in _text(cells["a05_mlp_cnn-c33"])
 
 
-@pytest.mark.slow
 def test_run_all_of_the_solved_notebook_trains_and_its_weights_pass_the_self_check(tmp_path, monkeypatch):
     """Jupyter's Run All of the released notebook with the solution filled in, without torchvision:
     the loaders, 20 epochs on the stand-in, the weights saved, and the last check cell finds them."""
@@ -163,7 +162,6 @@ def test_run_all_of_the_solved_notebook_trains_and_its_weights_pass_the_self_che
 
 # ---- grading with the instructor's data set -----------------------------------------------------
 
-@pytest.mark.slow
 def test_grade_with_data_scores_task_4_on_that_data_set(tmp_path, capsys):
     """``autograder grade CLASS --data DIR``: the metrics are computed on DIR/cifar-10-batches-py
     (here a stand-in of 250 test images of another seed, told apart from the course's 500), the

@@ -203,7 +203,14 @@ def test_cells_tagged_skip_execution_are_not_run_and_the_feedback_says_so(tiny, 
     run's are dropped), no execution count, no error; the result names it and the feedback page
     shows it as a notice, not a problem."""
     from autograder.classroom.reports import feedback_html
+    from autograder.core.course import Course
 
+    root = tmp_path / "course"  # the tiny course with room for a loaded machine (60 s per cell)
+    shutil.copytree(tiny.root, root)
+    rubric = root / "tests" / "grading" / "a00_tiny.py"
+    rubric.write_text(rubric.read_text().replace('"cell_timeout": 5, "notebook_timeout": 20',
+                                                 '"cell_timeout": 60, "notebook_timeout": 120'))
+    tiny = Course(root)
     nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
     heavy = nbformat.v4.new_code_cell("# обучение\nraise RuntimeError('this cell ran')",
                                       metadata={"tags": ["skip-execution"]})
