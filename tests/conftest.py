@@ -28,13 +28,15 @@ def tiny(tmp_path_factory) -> Course:
 
 @pytest.fixture(scope="session")
 def demo_results(tmp_path_factory, course) -> dict:
-    """The bundled demo class graded once: {(student, assignment id): result dict}."""
+    """The bundled demo class graded once: {(student, assignment id): result dict}, and "out": the
+    results folder."""
     out = tmp_path_factory.mktemp("demo-results")
     watch_processes()
     started = time.time()
     results = grade_all(discover([ROOT / "demo" / "class"]), course, out, jobs=2, progress=False)
     graded = {(r["student"], r["assignment"] or Path(r["notebook"]).stem): r for r in results}
     graded["leftover processes"] = leftover_processes(started)
+    graded["out"] = out  # <student>/<assignment>/executed.ipynb, result.json
     return graded
 
 

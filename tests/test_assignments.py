@@ -67,6 +67,27 @@ def test_bundle_has_no_solution_and_no_hidden_test(course, tmp_path):
             assert f"def {t['name']}(" not in text, f"hidden test {t['name']} is in the bundle"
 
 
+def test_nothing_in_the_course_needs_torchvision(course):
+    """PyPI's torchvision does not import beside the torch pin (torch==2.13.0), so the course does
+    without it: no dependency names it and no notebook imports it, not even inside a function (a05
+    reads CIFAR-10 itself; torchvision's transforms are only an optional argument of make_loaders)."""
+    import ast
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
+    assert not [r for r in requirements if "torchvision" in r.lower()], requirements
+    for a in course.assignments.values():
+        for path in (a.solution, a.student):
+            for cell in nbformat.read(path, as_version=4).cells:
+                if cell.cell_type != "code":
+                    continue
+                source = "\n".join(x for x in cell.source.splitlines() if not x.lstrip().startswith(("%", "!")))
+                modules = [n.module or "" for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)]
+                modules += [a.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import) for a in n.names]
+                assert not [m for m in modules if m.split(".")[0] == "torchvision"], (path.name, cell.source[:200])
+
+
 def _tests(course, aid):
     from autograder.engine.grade import _zero_tests
 

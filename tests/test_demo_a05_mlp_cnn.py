@@ -6,6 +6,7 @@ tests are skipped (and not counted in max_score).
 """
 import importlib.util
 
+import nbformat
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -14,10 +15,12 @@ ASSIGNMENT = "a05_mlp_cnn"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 TORCH_TESTS = {
     "test_model_outputs_probabilities", "test_calculate_loss", "test_gradients_reach_all_parameters",
-    "test_train_updates_and_saves", "test_cifar_accuracy", "test_cifar_mean_precision", "test_cifar_mean_recall",
+    "test_train_updates_and_saves", "test_weights_file_loads_into_model", "test_cifar_accuracy",
+    "test_cifar_mean_precision", "test_cifar_mean_recall",
 }
 MAX_SCORE = 10.0 if HAS_TORCH else 7.0
-#: every test of the rubric (the hardcoding student must lose them all)
+#: every test of the rubric that carries points (the hardcoding student must lose them all; the
+#: 0-point weights-file check is asserted below)
 ALL_TESTS = {
     "test_linear_init",
     "test_linear_forward",
@@ -78,3 +81,36 @@ def test_demo_torch_tests_skipped_without_torch(demo_results):
     skipped = {t["name"]: t["output"] for t in result["tests"] if t["status"] == "skipped"}
     assert set(skipped) == TORCH_TESTS, result["tests"]
     assert all("установите дополнительную зависимость torch" in why for why in skipped.values()), skipped
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="the notebook imports torch")
+def test_no_training_cell_runs_at_grading_and_the_feedback_shows_no_error(demo_results):
+    """Graded with the data set (``data/``) and every library the notebook uses present: the cells
+    tagged skip-execution (the loaders, the 20-epoch training, its plot, the metrics on the test
+    loader) did not run, every other code cell did, and the perfect student's page has no error."""
+    from autograder.classroom.reports import feedback_html
+
+    result = demo_results[("perfect", ASSIGNMENT)]
+    assert result["errors"] == [] and result["execution"]["errors"] == [] and result["import_errors"] == []
+    executed = nbformat.read(demo_results["out"] / "perfect" / ASSIGNMENT / "executed.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    skipped = [c for c in code if "skip-execution" in c.metadata.get("tags", [])]
+    assert [c.id for c in skipped] == ["a05_mlp_cnn-c26", "a05_mlp_cnn-c33", "a05_mlp_cnn-c35", "a05_mlp_cnn-c38"]
+    assert all(c.outputs == [] and c.execution_count is None for c in skipped)
+    assert all(c.execution_count is not None for c in code if c not in skipped)
+    assert [s.split(" («")[0] for s in result["execution"]["skipped"]] == \
+        ["ячейка 26", "ячейка 33", "ячейка 35", "ячейка 38"]
+    page = feedback_html(result)
+    assert 'id="problems"' not in page and "skip-execution" in page.split('id="notices"', 1)[1]
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="task 4 needs torch")
+def test_the_weights_file_check_fails_only_without_a_fitting_file(demo_results):
+    """The 0-point weights-file check: passed by every student who handed weights in, failed (one
+    line) by the hardcoding student, who handed none."""
+    for student in EXPECTED:
+        check = {t["name"]: t for t in demo_results[(student, ASSIGNMENT)]["tests"]}["test_weights_file_loads_into_model"]
+        if student == "a05-hardcoded":
+            assert check["status"] == "failed" and "не найден" in check["output"] and "\n" not in check["output"]
+        else:
+            assert check["status"] == "passed", (student, check)

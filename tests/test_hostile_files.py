@@ -276,13 +276,15 @@ def test_a05_honest_solution_keeps_full_marks(a05_results):
 @pytest.mark.xdist_group("a05-hostile")
 @pytest.mark.parametrize("student", sorted(A05_ATTACKS))
 def test_a05_hostile_weights_cost_the_cifar_tests_only(a05_results, student):
-    """The instructor's weights, a host file, a planted link or a bomb: the three CIFAR tests
-    score 0 with a message about the student's own file; every other test is unaffected."""
+    """The instructor's weights, a host file, a planted link or a bomb: the weights-file check fails
+    with a message about the student's own file, the three CIFAR tests score 0 (not computed);
+    every other test is unaffected."""
     result = a05_results[student]
     assert result["status"] == "graded", result["errors"]
     lost = {t["name"]: t["output"] for t in result["tests"] if t["score"] < t["max_score"]}
     assert set(lost) == CIFAR_TESTS, lost
     assert result["score"] == 10.0 - 1.5
-    words = A05_ATTACKS[student][2]
-    assert all(words in message for message in lost.values()), lost
+    assert all(message.startswith("не посчитано: нет файла весов") for message in lost.values()), lost
+    weights = {t["name"]: t for t in result["tests"]}["test_weights_file_loads_into_model"]
+    assert weights["status"] == "failed" and A05_ATTACKS[student][2] in weights["output"], weights
     assert "root:" not in str(result), "a host file leaked into the result"

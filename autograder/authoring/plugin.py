@@ -5,6 +5,9 @@ Markers (next to each test, so the rubric is readable in the test module):
 - ``@pytest.mark.hidden``: only the instructor's grading run has it (default: public);
 - ``@pytest.mark.task("1.2 Linear")``: the task it belongs to (for ``check("Linear")``).
 
+A passing test may say what it measured with pytest's ``record_property("ag_note", "accuracy 0.63 на
+...")``: the note becomes the test's output, shown under it in the self-check and the feedback page.
+
 The ``submission`` fixture gives the student's definitions (see ``autograder.sandbox.submission``).
 Each finished test is appended as one JSON line to ``--ag-results`` with Gradescope's
 test fields (name, score, max_score, status, output) and a few of our own.
@@ -317,6 +320,9 @@ class _Recorder:
     def pytest_runtest_logreport(self, report):
         rec = self.state.setdefault(report.nodeid, {"status": "passed", "output": ""})
         message = dict(report.user_properties).get("ag_message")
+        note = dict(report.user_properties).get("ag_note")  # record_property("ag_note", ...)
+        if report.when == "call" and report.passed and note and not rec["output"]:
+            rec["output"] = str(note)[:2000]  # what a passing test measured, shown under it
         if report.failed and rec["status"] != "failed":
             rec["status"] = "failed"
             rec["output"] = message or report.longreprtext[-2000:]

@@ -20,7 +20,8 @@ from pathlib import Path
 import nbformat
 
 from ..core.course import Assignment, Course
-from ..engine.checkcells import is_protected
+from ..engine.checkcells import defined_names, is_protected
+from ..sandbox.cells import SKIP_TAG, skipped
 
 BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -151,6 +152,30 @@ def release(course: Course, check: bool = False) -> list[str]:
     return problems
 
 
+def rubric_reads(rubric: str) -> set[str]:
+    """Names a rubric reads from the submission (``submission.X``, hidden tests included)."""
+    return {n.attr for n in ast.walk(ast.parse(rubric))
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "submission"}
+
+
+def skipped_cell_problems(course: Course) -> list[str]:
+    """A solution cell tagged ``skip-execution`` is not run at grading, so it must define nothing
+    the rubric reads (a name the tests take from ``submission``); one line per such cell."""
+    problems = []
+    for a in course.assignments.values():
+        if a.solution is None:
+            continue
+        reads = rubric_reads(a.rubric.read_text(encoding="utf-8"))
+        for number, cell in enumerate(nbformat.read(a.solution, as_version=4).cells, start=1):
+            if cell.cell_type == "code" and skipped(cell):
+                names = sorted(defined_names(cell.source) & reads)
+                if names:
+                    problems.append(f"{a.solution}: cell {number} ({cell.get('id')}) is tagged {SKIP_TAG} "
+                                    f"(not run at grading) but defines {', '.join(names)}, which "
+                                    f"{a.rubric.name} reads from the submission: move it to a cell that runs")
+    return problems
+
+
 # ---------------------------------------------------------------- the student bundle
 
 def _is_reference_decorator(node: ast.expr) -> bool:
@@ -261,9 +286,21 @@ def write_bundle(course: Course, dest: Path) -> None:
         if a.student is not None:
             shutil.copy2(a.student, dest / "assignments" / a.student.name)
             shutil.copy2(a.student, dest / "autograder" / "_course" / a.student.name)
+    _bundle_standin(course, dest / "autograder" / "_course" / "data")
     pyproject = (course.root / "pyproject.toml").read_text(encoding="utf-8")
     (dest / "pyproject.toml").write_text(pyproject.replace('readme = "README.md"\n', ""), encoding="utf-8")
     (dest / "README.md").write_text(BUNDLE_README, encoding="utf-8")
+
+
+def _bundle_standin(course: Course, dest: Path) -> None:
+    """The course's synthetic CIFAR-10 stand-in (4.6 MB) goes into the bundle's package data, so a
+    student without internet trains and self-checks a05 on it (``datasets.standin_cifar10``); a
+    course whose data/ holds the real data set ships none (170 MB: the notebook downloads it)."""
+    from ..core.datasets import FOLDER, find_cifar10, is_standin
+
+    found = find_cifar10(course.data_dir())
+    if found is not None and is_standin(found):
+        shutil.copytree(found, dest / FOLDER)
 
 
 # ---------------------------------------------------------------- what the bundle must not contain
@@ -350,7 +387,8 @@ def bundle_problems(course: Course, bundle: Path) -> list[str]:
     public = public_lines(course)
     leaks = {a.id: solution_lines(nbformat.read(a.solution, as_version=4), public)
              for a in course.assignments.values() if a.solution is not None}
-    for f in sorted(p for p in bundle.rglob("*") if p.is_file()):
+    data = bundle / "autograder" / "_course" / "data"  # generated images, no text
+    for f in sorted(p for p in bundle.rglob("*") if p.is_file() and not p.is_relative_to(data)):
         text = _bundle_text(f)
         for aid, lines in leaks.items():
             for line in lines:
@@ -438,7 +476,7 @@ def release_command(course: Course, check: bool = False, bundle: str | None = No
         print(f"autograder release: {exc}", file=sys.stderr)
         return 1
     if check:
-        problems += check_bundle(course)
+        problems += skipped_cell_problems(course) + check_bundle(course)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

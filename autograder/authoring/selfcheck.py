@@ -85,6 +85,15 @@ def selects(query: str, task: str, name: str, tasks: set[str]) -> bool:
     return query.lower() in task.lower() or query.lower() in name.lower()
 
 
+def self_check_data(course: Course) -> Path | None:
+    """The data folder of the student's self-check: the real CIFAR-10 where the notebook downloaded
+    it (``datasets.DOWNLOAD_ROOT`` in the kernel's folder), else the course's data (the stand-in)."""
+    from ..core.datasets import DOWNLOAD_ROOT, find_cifar10
+
+    local = Path.cwd() / DOWNLOAD_ROOT
+    return local if find_cifar10(local) is not None else course.data_dir()
+
+
 def run_check(namespace: dict, task: str | Sequence[str] | None = None, assignment: str | None = None,
               course: Course | None = None) -> list[dict]:
     """Run the public tests against ``namespace``; returns the test records (plugin format).
@@ -122,7 +131,7 @@ def run_check(namespace: dict, task: str | Sequence[str] | None = None, assignme
         results = Path(tmp) / "results.jsonl"
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         # the kernel's current folder holds the notebook's files (saved weights): submitted_file
-        args = rubric_args(a, None, results, public_only=True, data_dir=course.data_dir(),
+        args = rubric_args(a, None, results, public_only=True, data_dir=self_check_data(course),
                            scratch=Path.cwd(), files=Path.cwd(), terminal=False)
         args += ["--capture=sys"]
         code = pytest.main(args, plugins=[plugin, Provide()])
@@ -175,6 +184,8 @@ def format_table(records: list[dict], width: int = WIDTH) -> str:
             if t["status"] not in ("passed", "skipped"):
                 for message in _message(t):
                     lines += _wrap(message, " " * (len(lead) + 2), width) if message.strip() else [""]
+            elif t["status"] == "passed" and (t.get("output") or "").strip():  # what it measured (ag_note)
+                lines += _wrap(t["output"].strip().splitlines()[0], " " * (len(lead) + 2), width)
         # a stub fails every test of its task the same way: one line, and no "smallest input"
         unfinished = [(t.get("output") or "").strip().splitlines()[0] for t in tests
                       if t["status"] == "failed" and (t.get("output") or "").strip().startswith(UNFINISHED)]

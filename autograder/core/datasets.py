@@ -12,6 +12,12 @@ resolves only the few globals numpy needs to rebuild an array (``_reconstruct``,
 in the file is refused with ``pickle.UnpicklingError``.  The data folder is the instructor's
 (``autograder grade --data DIR``), never a student's, but the reader is safe either way.
 
+Getting the real one.  ``cifar10_folder(root)`` is what the a05 notebook's ``make_loaders`` calls on
+the student's machine: the data set already in ``root`` (torchvision's layout,
+``root/cifar-10-batches-py``), else the official archive downloaded there (170 MB, MD5 checked, only
+the batch files extracted), else, without internet, the course's stand-in with a message saying so
+(``standin_cifar10``).  No torchvision needed.
+
 Generating.  ``make_synthetic_cifar10`` writes a small *learnable* stand-in in the same format
 (10 classes of coloured oriented stripes and blobs with noise, random shifts and contrast), so
 tests and CI grade the CIFAR task without the 170 MB download:
@@ -21,9 +27,12 @@ tests and CI grade the CIFAR task without the 170 MB download:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import os
 import pickle
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +41,14 @@ FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
+#: the official archive of the python version and its MD5 (the one torchvision checks)
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+#: where the a05 notebook keeps the data set, relative to the notebook's folder (``make_loaders``'s
+#: default root; the self-check looks there for the real test set)
+DOWNLOAD_ROOT = "datasets/cifar10"
+#: what ``make_synthetic_cifar10`` writes into every batch's ``batch_label`` (how the stand-in is told apart)
+SYNTHETIC = "synthetic"
 LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -75,15 +92,21 @@ def _key(d: dict, name: str):
     return d[name.encode()]
 
 
+def _read_batch(path: str | Path) -> dict:
+    """One CIFAR batch file as its dict (numpy arrays and builtins only)."""
+    raw = Path(path).read_bytes()
+    d = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: not a CIFAR batch (a dict was expected)")
+    return d
+
+
 def load_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR batch file.
 
     Returns (data, labels): data uint8 array of shape (N, 3072), labels int64 array of shape (N,).
     """
-    raw = Path(path).read_bytes()
-    d = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
-    if not isinstance(d, dict):
-        raise ValueError(f"{path}: not a CIFAR batch (a dict was expected)")
+    d = _read_batch(path)
     data = np.asarray(_key(d, "data"), dtype=np.uint8)
     labels = np.asarray(_key(d, "labels"), dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
@@ -117,6 +140,106 @@ def load_cifar10(folder: str | Path, train: bool = False) -> tuple[np.ndarray, n
     data = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
+
+
+def is_standin(folder: str | Path) -> bool:
+    """Whether a ``cifar-10-batches-py`` folder holds the synthetic stand-in (its test batch's
+    ``batch_label`` says ``synthetic``), not the real CIFAR-10."""
+    found = find_cifar10(folder) or Path(folder)
+    label = _key(_read_batch(found / TEST_BATCH), "batch_label")
+    if isinstance(label, bytes):
+        label = label.decode("latin-1")
+    return str(label).startswith(SYNTHETIC)
+
+
+# --------------------------------------------------------------------------- the real data set
+
+def download_cifar10(root: str | Path, url: str = CIFAR10_URL, md5: str | None = CIFAR10_MD5,
+                     timeout: float = 60) -> Path:
+    """Download the CIFAR-10 archive into ``root``, check its MD5, extract ``cifar-10-batches-py``.
+
+    Only regular files directly inside ``cifar-10-batches-py/`` are extracted (no links, no other
+    paths); the archive is removed afterwards.  Returns the folder.  Raises ``OSError`` (no
+    network, a bad download) or ``ValueError`` (a wrong checksum, not the archive expected).
+    """
+    import urllib.request
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    archive = root / "cifar-10-python.tar.gz.part"
+    digest = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if md5 is not None and digest.hexdigest() != md5:
+            raise ValueError(f"{url}: MD5 {digest.hexdigest()}, expected {md5} (a broken download?)")
+        folder = root / FOLDER
+        folder.mkdir(exist_ok=True)
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                for member in tar:
+                    parent, _, name = member.name.rpartition("/")
+                    if member.isfile() and parent.lstrip("./") == FOLDER and name and not name.startswith("."):
+                        with tar.extractfile(member) as src, open(folder / name, "wb") as dst:
+                            dst.write(src.read())
+        except tarfile.TarError as exc:
+            raise ValueError(f"{url}: not a CIFAR-10 archive ({exc})") from None
+        if find_cifar10(folder) is None:
+            raise ValueError(f"{url}: the archive has no {FOLDER}/{TEST_BATCH}")
+        return folder
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def standin_cifar10() -> Path:
+    """The course's synthetic stand-in: ``<course>/data/cifar-10-batches-py`` (the repository's
+    ``data/``, a student bundle's ``autograder/_course/data/``) when that is the stand-in, else the
+    same files written by ``make_synthetic_cifar10`` into ``~/.cache/autograder`` (half a second)."""
+    from .course import Course, CourseNotFound
+
+    try:
+        found = find_cifar10(Course.locate().data_dir())
+    except CourseNotFound:
+        found = None
+    if found is not None and is_standin(found):
+        return found
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "autograder"
+    return find_cifar10(cache) or make_synthetic_cifar10(cache)
+
+
+#: what ``cifar10_folder`` prints when it falls back to the stand-in (student-facing: Russian, then English)
+STANDIN_MESSAGE = (
+    "CIFAR-10 не удалось скачать ({why}). Использую учебную замену из пакета курса: {folder} — "
+    "маленький синтетический набор того же формата. На нём можно проверить, что код работает, но "
+    "веса для сдачи обучите на настоящем CIFAR-10 (в Colab он скачивается сам; или положите папку "
+    "cifar-10-batches-py в {root}).\n"
+    "CIFAR-10 could not be downloaded ({why}); using the course's small synthetic stand-in {folder}. "
+    "Train the weights you hand in on the real CIFAR-10.")
+
+
+def cifar10_folder(root: str | Path = DOWNLOAD_ROOT, download: bool = True, url: str = CIFAR10_URL,
+                   md5: str | None = CIFAR10_MD5) -> Path:
+    """The ``cifar-10-batches-py`` folder the a05 notebook trains on.
+
+    The real data set in ``root`` (torchvision's layout: ``root/cifar-10-batches-py``), downloaded
+    there when missing and ``download`` (Colab, any machine with internet); where that fails, the
+    course's stand-in (``standin_cifar10``), with a message that says so.
+    """
+    found = find_cifar10(Path(root))
+    if found is not None:
+        return found
+    why = "download=False"
+    if download:
+        print(f"Скачиваю CIFAR-10 (170 МБ) в {root} / downloading CIFAR-10 into {root} ...", flush=True)
+        try:
+            return download_cifar10(root, url, md5)
+        except (OSError, ValueError) as exc:
+            why = " ".join(str(exc).split())[:200] or type(exc).__name__
+    folder = standin_cifar10()
+    print(STANDIN_MESSAGE.format(why=why, folder=folder, root=root), flush=True)
+    return folder
 
 
 # --------------------------------------------------------------------------- synthetic data

@@ -15,6 +15,8 @@ RU = {
     "recognised_by_name": "задание {assignment} определено по имени файла «{name}» (копия Colab/Jupyter)",
     "recognised_by_definitions": "задание {assignment} определено по определениям в ноутбуке "
                                  "({names})",
+    "skipped_cells": "при проверке не выполнялись ячейки с тегом skip-execution (обучение, загрузка "
+                     "данных: их результат проверяется иначе, например по сданному файлу весов): {cells}",
     # why a notebook was not graded (result["reason"])
     "not_notebook": "Файл не является ноутбуком: скачайте его заново из Jupyter или Colab "
                     "(File → Download → .ipynb) и сдайте ещё раз.",
@@ -40,6 +42,8 @@ EN = {
                           "(a Colab/Jupyter copy)",
     "recognised_by_definitions": "assignment {assignment} recognised from the notebook's "
                                  "definitions ({names})",
+    "skipped_cells": "cells tagged skip-execution were not run at grading (training, data download: "
+                     "their result is checked otherwise, e.g. from the weights file handed in): {cells}",
     "not_notebook": "The file is not a notebook: download it again from Jupyter or Colab "
                     "(File → Download → .ipynb) and resubmit.",
     "unknown_assignment": "Could not tell the assignment: the notebook metadata has no "

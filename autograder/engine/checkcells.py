@@ -5,7 +5,9 @@
   pip-installs that URL when ``autograder`` cannot be imported; without it, it says how to install;
 - after each task group, ``check("<task>", ...)``: the public tests of the tasks whose code the
   preceding cell completes.  A task's place is the last solution cell that defines a name its
-  public tests read from ``submission``; tasks with the same place share one cell.
+  public tests read from ``submission``; tasks with the same place share one cell.  A task whose
+  public tests read a file handed in beside the notebook (the weights a training cell saves) is
+  checked at the end of the notebook.
 
 Generated from the rubric's ``@pytest.mark.task`` names, so the solution notebook stays the single
 source.  Generated cells are ``protected`` and marked ``metadata.autograder.generated``:
@@ -48,12 +50,13 @@ def _task(node) -> str | None:
     return None
 
 
-def public_tasks(rubric: str) -> dict[str, set[str]]:
-    """{task name: names its public tests read from the submission}, in rubric order.
+#: the fixture that reads a file handed in beside the notebook (``authoring.plugin.submitted_file``)
+FILE_FIXTURE = "submitted_file"
 
-    Read: ``submission.<name>``, and identifier-like strings (``getattr(submission, "train")``,
-    ``source_of("Linear")``), in the test and in the module-level helpers and fixtures it uses.
-    """
+
+def _public_reads(rubric: str) -> dict[str, set[str]]:
+    """{task name: the names its public tests read}, in rubric order (see ``public_tasks``); the
+    fixtures they take count as read names too (``submitted_file``)."""
     tree = ast.parse(rubric)
     functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -63,8 +66,9 @@ def public_tasks(rubric: str) -> dict[str, set[str]]:
         names |= {n.value for n in ast.walk(node)
                   if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.isidentifier()}
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        used |= {a.arg for a in node.args.args}  # fixtures
-        for name in sorted(used & set(functions) - seen):
+        fixtures = {a.arg for a in node.args.args}
+        names |= fixtures & {FILE_FIXTURE}
+        for name in sorted((used | fixtures) & set(functions) - seen):
             seen.add(name)
             names |= reads(functions[name], seen)
         return names
@@ -78,7 +82,22 @@ def public_tasks(rubric: str) -> dict[str, set[str]]:
     return tasks
 
 
-def _defined(source: str) -> set[str]:
+def public_tasks(rubric: str) -> dict[str, set[str]]:
+    """{task name: names its public tests read from the submission}, in rubric order.
+
+    Read: ``submission.<name>``, and identifier-like strings (``getattr(submission, "train")``,
+    ``source_of("Linear")``), in the test and in the module-level helpers and fixtures it uses.
+    """
+    return {task: names - {FILE_FIXTURE} for task, names in _public_reads(rubric).items()}
+
+
+def file_tasks(rubric: str) -> set[str]:
+    """Tasks whose public tests read a file handed in beside the notebook (``submitted_file``, e.g.
+    saved weights): the notebook makes that file last, so their check cell ends the notebook."""
+    return {task for task, names in _public_reads(rubric).items() if FILE_FIXTURE in names}
+
+
+def defined_names(source: str) -> set[str]:
     """Top-level names a code cell defines (``Linear.backward = f`` counts for ``Linear``)."""
     try:
         tree = ast.parse(_strip_ipython(source))
@@ -98,16 +117,17 @@ def _defined(source: str) -> set[str]:
     return names
 
 
-def placements(cells: list, has_solution: list[bool], tasks: dict[str, set[str]]) -> dict[int, list[str]]:
+def placements(cells: list, has_solution: list[bool], tasks: dict[str, set[str]],
+               at_end: set[str] = frozenset()) -> dict[int, list[str]]:
     """{index of the cell a check cell follows: its tasks}.  ``cells``: the solution's cells;
     ``has_solution[i]``: cell i holds a SOLUTION region.  A task none of whose names a cell
-    defines is checked after the last cell."""
-    defined = [_defined(c.source) if c.cell_type == "code" else set() for c in cells]
+    defines, and a task of ``at_end`` (``file_tasks``), is checked after the last cell."""
+    defined = [defined_names(c.source) if c.cell_type == "code" else set() for c in cells]
     where: dict[int, list[str]] = {}
     for task, names in tasks.items():
         solved = [i for i, d in enumerate(defined) if d & names and has_solution[i]]
         anywhere = [i for i, d in enumerate(defined) if d & names]
-        index = max(solved or anywhere or [len(cells) - 1])
+        index = len(cells) - 1 if task in at_end else max(solved or anywhere or [len(cells) - 1])
         where.setdefault(index, []).append(task)
     return where
 
@@ -149,7 +169,7 @@ def check_cell(tasks: list[str], number: int) -> nbformat.NotebookNode:
 def add_check_cells(nb: nbformat.NotebookNode, has_solution: list[bool], assignment_id: str, rubric: str,
                     bundle_url: str | None = None) -> None:
     """Insert the setup cell first and a check cell after each task group (in place)."""
-    where = placements(nb.cells, has_solution, public_tasks(rubric))
+    where = placements(nb.cells, has_solution, public_tasks(rubric), file_tasks(rubric))
     cells = [setup_cell(assignment_id, bundle_url)]
     number = 0
     for i, cell in enumerate(nb.cells):

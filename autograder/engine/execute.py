@@ -26,6 +26,8 @@ class Execution:
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     seconds: float = 0.0
+    #: the cells not run (tag ``skip-execution``), named as the student finds them
+    skipped: list[str] = field(default_factory=list)
 
 
 #: the executed notebook is read back only up to this size
@@ -62,6 +64,15 @@ def cell_errors(nb: nbformat.NotebookNode) -> list[str]:
             if out.get("output_type") == "error":
                 found.append(f"{cell_name(number, cell.source)}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
     return found
+
+
+def skipped_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """``ячейка N («first line»)`` of every code cell tagged ``skip-execution`` (not run at grading)."""
+    from ..sandbox.cells import skipped
+    from ..sandbox.extract import cell_name
+
+    return [cell_name(number, cell.get("source", "")) for number, cell in enumerate(nb.cells, start=1)
+            if cell.get("cell_type") == "code" and skipped(cell)]
 
 
 def _running_cell(workdir: Path, nb: nbformat.NotebookNode) -> str | None:
@@ -121,7 +132,8 @@ def read_executed(workdir: Path, nb: nbformat.NotebookNode, status: dict, notebo
     from ..sandbox.runner import EXECUTED, SOURCE
 
     dst = workdir / EXECUTED
-    result = Execution(notebook=None, timed_out=bool(status.get("timed_out")))
+    # from the notebook the grader sent, not from what the sandbox wrote back
+    result = Execution(notebook=None, timed_out=bool(status.get("timed_out")), skipped=skipped_cells(nb))
     data = sandbox.read_file_safely(dst, MAX_EXECUTED_BYTES)
     finished = False
     if data is not None:

@@ -271,7 +271,10 @@ def _grade_in_sandbox(result, dest, target, nb, assignment, zyg, isolation, ro, 
         runner = Runner(work, isolation, limits, ro=ro, preload=preload, zygote=zyg)
         try:
             run = runner.execute(nb, assignment.cell_timeout, assignment.notebook_timeout)
-            result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out}
+            result["execution"] = {"seconds": round(run.seconds, 2), "errors": run.errors, "timed_out": run.timed_out,
+                                   "skipped": run.skipped}
+            if run.skipped:
+                result["notices"].append(notice("skipped_cells", cells="; ".join(run.skipped)))
             if run.notebook is not None:
                 nbformat.write(run.notebook, dest / "executed.ipynb")
             graded = private / "_submission.ipynb"

@@ -7,6 +7,9 @@ the outputs are recorded as nbformat outputs (``stream``, ``execute_result``, ``
 ``error``), at most ``MAX_CELL_OUTPUT`` characters per cell.  No kernel process, no ZeroMQ: the
 scientific stack the runner imported before forking is already here.
 
+A cell tagged ``skip-execution`` (``SKIP_TAG``: training loops, downloads) is not run, as nbclient and
+nbconvert do: it keeps no outputs and no execution count in the executed notebook.
+
 A cell that runs past ``cell_timeout`` seconds is stopped (``SIGALRM``) and the notebook stops
 there; the runner enforces the notebook-wide deadline from outside this process.  After every
 cell the executed notebook is saved (atomically), so whatever stops this process, the cells
@@ -32,6 +35,14 @@ TRUNCATED = f"[вывод обрезан: больше {MAX_CELL_OUTPUT} сим�
 PROGRESS = "_running_cell"
 #: the executed notebook is saved after a cell when the last save is older than this (seconds)
 SAVE_EVERY = 0.5
+#: the tag of a cell that is not run at grading (nbclient's ``skip_cells_with_tag`` default)
+SKIP_TAG = "skip-execution"
+
+
+def skipped(cell) -> bool:
+    """Whether a code cell carries ``SKIP_TAG`` (metadata.tags; a malformed tags field is no tag)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return isinstance(tags, list) and SKIP_TAG in tags
 
 
 class CellTimeout(BaseException):
@@ -198,6 +209,9 @@ class Executor:
         try:
             for index, cell in enumerate(self.nb.cells):
                 if cell.get("cell_type") != "code":
+                    continue
+                if skipped(cell):  # not run: no outputs (a saved run's are dropped), no count
+                    cell.outputs, cell.execution_count = [], None
                     continue
                 try:
                     Path(PROGRESS).write_text(str(index), encoding="ascii")

@@ -208,3 +208,41 @@ def test_reference_helper_left_in_the_bundle_rubric_is_reported(fake_course, tmp
 def test_course_bundle_gives_nothing_away():
     """The real course: no reference helper and no solution line reaches students."""
     assert check_bundle(Course(ROOT)) == []
+
+
+def test_release_check_refuses_a_skipped_cell_that_defines_what_the_rubric_reads(fake_course, capsys):
+    from autograder.authoring.release import skipped_cell_problems
+
+    course = fake_course()
+    assert skipped_cell_problems(course) == []
+    nb = nbformat.read(course.assignments["a00_tiny"].solution, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("train_log = fit_everything()", metadata={"tags": ["skip-execution"]}))
+    nb.cells[3].metadata["tags"] = ["skip-execution"]  # def double(x): ... (the rubric reads submission.double)
+    nbformat.write(nb, course.assignments["a00_tiny"].solution)
+    release(course)
+    problems = skipped_cell_problems(course)
+    assert len(problems) == 1 and "cell 4 (tiny-03)" in problems[0] and "defines double" in problems[0]
+    assert release_command(course, check=True) == 1
+    assert "defines double" in capsys.readouterr().err
+
+
+def test_the_course_skips_only_cells_the_rubrics_do_not_read():
+    from autograder.authoring.release import skipped_cell_problems
+
+    assert skipped_cell_problems(Course(ROOT)) == []
+
+
+def test_the_bundle_ships_the_cifar_stand_in_where_the_course_has_it(tiny, tmp_path):
+    """A student without internet trains and self-checks a05 on the stand-in from the bundle's
+    package data; a course without data/ ships none."""
+    import filecmp
+
+    from autograder.core.datasets import FOLDER, find_cifar10
+
+    write_bundle(Course(ROOT), tmp_path / "bundle")
+    course = Course(tmp_path / "bundle" / "autograder" / "_course")
+    shipped = find_cifar10(course.data_dir())
+    assert shipped == course.root / "data" / FOLDER
+    assert all(filecmp.cmp(shipped / p.name, p, shallow=False) for p in (ROOT / "data" / FOLDER).iterdir())
+    write_bundle(tiny, tmp_path / "tiny")
+    assert not (tmp_path / "tiny" / "autograder" / "_course" / "data").exists()

@@ -70,6 +70,14 @@ def test_table_keeps_the_smallest_input_of_a_real_failure():
     assert "значения не совпадают" in table and "Наименьший вход" in table and "x=array([[0.5]])" in table
 
 
+def test_table_shows_what_a_passing_test_measured():
+    table = format_table([_record("4 metrics", "test_acc", output="accuracy 0.6312 на тестовой части CIFAR-10"),
+                          _record("4 metrics", "test_rec")])
+    lines = table.splitlines()
+    assert lines[1].lstrip().startswith("✔ 1/1") and lines[2].strip() == "accuracy 0.6312 на тестовой части CIFAR-10"
+    assert lines[3].lstrip().startswith("✔ 1/1") and len(lines) == 5
+
+
 def test_table_wraps_long_task_names_and_descriptions_within_its_width():
     long_task = "4.2.2 Neuron (батч): инициализация весов, прямой и обратный проход на пакете примеров"
     table = format_table([_record(long_task, "test_a", description="очень длинное описание " * 8)], width=50)
@@ -126,6 +134,22 @@ def test_public_tasks_and_their_names_come_from_the_rubric():
     extra = ('\n@pytest.fixture\ndef made(submission):\n    return getattr(submission, "make")()\n\n'
              '@pytest.mark.task("3 make")\n@pytest.mark.points(1)\ndef test_make(made):\n    assert made\n')
     assert public_tasks(RUBRIC + extra) == {"1 double": {"double"}, "3 make": {"make"}}  # 2 Scale: hidden
+
+
+def test_a_task_that_reads_a_handed_in_file_is_checked_at_the_end_of_the_notebook():
+    """The weights file a training cell saves exists only after the last cells: the check cell of a
+    task whose public tests read it (``submitted_file``, here through a fixture) ends the notebook."""
+    from autograder.engine.checkcells import file_tasks, placements
+
+    extra = ('\n@pytest.fixture\ndef weights(submission, submitted_file):\n'
+             '    return submitted_file(submission.WEIGHTS)\n\n'
+             '@pytest.mark.task("3 weights")\n@pytest.mark.points(1)\ndef test_weights(weights):\n    assert weights\n')
+    assert public_tasks(RUBRIC + extra)["3 weights"] == {"WEIGHTS"}
+    assert file_tasks(RUBRIC + extra) == {"3 weights"}
+    cells = [nbformat.v4.new_code_cell(src) for src in
+             ("def double(x):\n    pass", 'WEIGHTS = "w.pt"', "train_and_save()", "plot()")]
+    where = placements(cells, [True, False, False, False], public_tasks(RUBRIC + extra), file_tasks(RUBRIC + extra))
+    assert where == {0: ["1 double"], 3: ["3 weights"]}
 
 
 def test_release_adds_a_setup_cell_and_a_check_cell_after_each_task(tiny):

@@ -196,3 +196,35 @@ def test_grading_writes_nothing_outside_its_output_folder(tiny, tmp_path, monkey
     assert not list((tmp_path / "out").rglob(".hypothesis"))
     home = scoring._HYPOTHESIS_HOME[0]
     assert Path(home).is_dir() and not Path(home).is_relative_to(tmp_path)
+
+
+def test_cells_tagged_skip_execution_are_not_run_and_the_feedback_says_so(tiny, tmp_path):
+    """A ``skip-execution`` cell (training, downloads) is not run at grading: no outputs (a saved
+    run's are dropped), no execution count, no error; the result names it and the feedback page
+    shows it as a notice, not a problem."""
+    from autograder.classroom.reports import feedback_html
+    from autograder.core.course import Course
+
+    root = tmp_path / "course"  # the tiny course with room for a loaded machine (60 s per cell)
+    shutil.copytree(tiny.root, root)
+    rubric = root / "tests" / "grading" / "a00_tiny.py"
+    rubric.write_text(rubric.read_text().replace('"cell_timeout": 5, "notebook_timeout": 20',
+                                                 '"cell_timeout": 60, "notebook_timeout": 120'))
+    tiny = Course(root)
+    nb = nbformat.read(tiny.assignments["a00_tiny"].solution, as_version=4)
+    heavy = nbformat.v4.new_code_cell("# обучение\nraise RuntimeError('this cell ran')",
+                                      metadata={"tags": ["skip-execution"]})
+    heavy.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Epoch 0 (from Colab)\n")]
+    nb.cells.insert(5, heavy)
+    result = grade_notebook(Target("skip", _write(tmp_path / "skip" / "a00_tiny.ipynb", nb)), tiny, tmp_path / "out")
+    assert result["score"] == result["max_score"] == 4.0
+    assert result["execution"]["errors"] == [] and result["errors"] == []
+    assert result["execution"]["skipped"] == ["ячейка 6 («# обучение»)"]
+    executed = nbformat.read(tmp_path / "out" / "skip" / "a00_tiny" / "executed.ipynb", as_version=4)
+    assert executed.cells[5].outputs == [] and executed.cells[5].execution_count is None
+    assert executed.cells[6].execution_count is not None  # the cells after it ran
+    page = feedback_html(result)
+    notices = page.split('id="notices"', 1)[1].split("</section>", 1)[0]
+    assert "skip-execution" in notices and "ячейка 6 («# обучение»)" in notices
+    assert 'id="problems"' not in page
+    assert "skip-execution" in feedback_html(result, lang="en").split('id="notices"', 1)[1]

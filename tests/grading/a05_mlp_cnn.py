@@ -764,7 +764,10 @@ def _check_zero_grad(submission, torch, X, y):
         "одного шага: градиенты накапливаются между шагами (вызовите optimizer.zero_grad() перед loss.backward())")
 
 
-# --- metrics on the CIFAR-10 test set, with the student's saved weights
+# --- the weights file handed in, and the metrics on the CIFAR-10 test set with it
+
+WEIGHTS_HINT = "после обучения: torch.save(model.state_dict(), WEIGHTS_PATH)"
+
 
 def _cifar_folder(data_dir):
     from autograder.datasets import find_cifar10
@@ -776,33 +779,71 @@ def _cifar_folder(data_dir):
     return None
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 @pytest.fixture(scope="module")
-def cifar_predictions(submission, submitted_file, data_dir):
-    """(predicted labels, true labels) of the student's Model with their weights on test_batch."""
-    torch = _torch()
+def trained_model(submission, submitted_file):
+    """(the student's Model() with the weights handed in, in eval mode, and the handle eval()
+    returned; None) or (None, None, why not: one line) — read as grading reads it: by the bare
+    name WEIGHTS_PATH beside the notebook, at most WEIGHTS_MAX_MB, torch.load(weights_only=True)."""
+    _torch()
+    name = submission.WEIGHTS_PATH
+    if not isinstance(name, str):
+        return None, None, f"WEIGHTS_PATH должен быть строкой с именем файла весов, а не {type(name).__name__}"
+    try:
+        data = submitted_file(name, max_mb=WEIGHTS_MAX_MB)
+    except AssertionError as exc:  # missing, too large, not a regular file, not a bare name
+        return None, None, _one_line(f"{exc} ({WEIGHTS_HINT})")
+    try:
+        state = load_state_dict(data, max_mb=WEIGHTS_MAX_MB)
+    except AssertionError as exc:
+        return None, None, _one_line(f"{name[:100]}: {exc}")
+    _seed_student_torch(submission)
+    model = submission.Model()
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:
+        return None, None, _one_line(
+            f"веса из {name[:100]} не подходят к Model(): Model в ноутбуке должна быть той, что обучалась "
+            f"({str(exc)[:200]})")
+    mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
+    return model, mode, None
+
+
+@pytest.mark.task("4. Метрики на CIFAR-10")
+@pytest.mark.points(0)
+def test_weights_file_loads_into_model(trained_model):
+    """Файл весов WEIGHTS_PATH лежит рядом с ноутбуком, не больше 50 МБ и загружается в Model() (без него метрики не считаются)."""
+    problem = trained_model[2]
+    assert problem is None, problem
+
+
+def _test_set(folder, n: int) -> str:
+    """Which test set the metrics are on, in words for the student."""
+    from autograder.datasets import is_standin
+
+    if is_standin(folder):
+        return f"учебной замене CIFAR-10 ({n} синтетических изображений, не настоящий CIFAR-10)"
+    return f"тестовой части CIFAR-10 ({n} изображений)"
+
+
+@pytest.fixture(scope="module")
+def cifar_predictions(submission, trained_model, data_dir):
+    """(predicted labels, true labels, which test set in words) of the student's Model with their
+    weights on test_batch."""
+    _torch()
+    import torch
+
     from autograder.datasets import load_cifar10
 
     folder = _cifar_folder(data_dir)
     if folder is None:
         pytest.skip("не оценено: нет данных CIFAR-10 (папка cifar-10-batches-py; "
                     "укажите её в autograder grade --data DIR)")
-    name = submission.WEIGHTS_PATH
-    assert isinstance(name, str), f"WEIGHTS_PATH должен быть строкой с именем файла весов, а не {type(name).__name__}"
-    hint = (" Обучите модель, сохраните torch.save(model.state_dict(), WEIGHTS_PATH) и сдайте файл "
-            "вместе с ноутбуком; WEIGHTS_PATH — только имя файла.")
-    try:
-        state = load_state_dict(submitted_file(name, max_mb=WEIGHTS_MAX_MB), max_mb=WEIGHTS_MAX_MB)
-    except AssertionError as exc:
-        raise AssertionError(f"WEIGHTS_PATH = {name[:100]!r}: {exc}.{hint}") from None
-    _seed_student_torch(submission)
-    model = submission.Model()
-    try:
-        model.load_state_dict(state)
-    except Exception as exc:
-        raise AssertionError(
-            f"веса из {name} не подходят к Model(): архитектура в ноутбуке должна совпадать с той, "
-            f"что была при обучении ({type(exc).__name__}: {str(exc)[:300]})") from None
-    mode = model.eval()  # returns model itself; the handle is kept so the object is not released early
+    model, _, problem = trained_model
+    assert problem is None, "не посчитано: нет файла весов, который загружается в Model() (см. проверку файла весов)"
     X, y = load_cifar10(folder, train=False)
     preds = []
     student_torch = _student_module(submission, "torch")
@@ -816,7 +857,7 @@ def cifar_predictions(submission, submitted_file, data_dir):
     finally:
         if student_torch is not None:
             student_torch.set_grad_enabled(True)
-    return np.concatenate(preds), y
+    return np.concatenate(preds), y, _test_set(folder, len(y))
 
 
 def _metrics(pred, y):
@@ -830,30 +871,31 @@ def _metrics(pred, y):
             "mean recall": recall.mean()}
 
 
-def _metric_test(cifar_predictions, name):
-    pred, y = cifar_predictions
+def _metric_test(cifar_predictions, name, record_property):
+    pred, y, where = cifar_predictions
     values = _metrics(pred, y)
     assert values[name] > 0.5, (
-        f"{name} модели с весами из WEIGHTS_PATH на тестовой части CIFAR-10: {values[name]:.4f}, "
+        f"{name} модели с весами из WEIGHTS_PATH на {where}: {values[name]:.4f}, "
         f"нужно больше 0.5 (все метрики: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items()) + ")")
+    record_property("ag_note", f"{name} {values[name]:.4f} на {where}")
 
 
 @pytest.mark.task("4. Метрики на CIFAR-10")
 @pytest.mark.points(0.5)
-def test_cifar_accuracy(cifar_predictions):
+def test_cifar_accuracy(cifar_predictions, record_property):
     """accuracy на тестовой части CIFAR-10 с сохранёнными весами > 0.5."""
-    _metric_test(cifar_predictions, "accuracy")
+    _metric_test(cifar_predictions, "accuracy", record_property)
 
 
 @pytest.mark.task("4. Метрики на CIFAR-10")
 @pytest.mark.points(0.5)
-def test_cifar_mean_precision(cifar_predictions):
+def test_cifar_mean_precision(cifar_predictions, record_property):
     """mean precision на тестовой части CIFAR-10 > 0.5."""
-    _metric_test(cifar_predictions, "mean precision")
+    _metric_test(cifar_predictions, "mean precision", record_property)
 
 
 @pytest.mark.task("4. Метрики на CIFAR-10")
 @pytest.mark.points(0.5)
-def test_cifar_mean_recall(cifar_predictions):
+def test_cifar_mean_recall(cifar_predictions, record_property):
     """mean recall на тестовой части CIFAR-10 > 0.5."""
-    _metric_test(cifar_predictions, "mean recall")
+    _metric_test(cifar_predictions, "mean recall", record_property)
