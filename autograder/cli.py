@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .core.course import Course, CourseNotFound
+from .core.course import Course, CourseNotFound, ManualError
 
 
 def _configure(args, course) -> None:
@@ -19,8 +19,10 @@ def _configure(args, course) -> None:
 
     cfg = load(course.root).override(
         jobs=args.jobs, sandbox=args.sandbox, lang=args.lang, data=args.data, deadline=args.deadline,
-        late_policy=args.late_policy, overrides=args.overrides, roster=getattr(args, "roster", None))
+        late_policy=args.late_policy, overrides=args.overrides, roster=getattr(args, "roster", None),
+        marks=getattr(args, "marks", None))
     args.config = cfg
+    args.marks = [str(m) for m in cfg.marks]
     args.jobs = cfg.jobs or os.cpu_count() or 1
     args.sandbox, args.lang = cfg.sandbox, cfg.lang
     args.data = str(cfg.data) if cfg.data else None
@@ -35,8 +37,10 @@ def _configure_report(args, course) -> None:
 
     base = load(course.root) if course is not None else Config(root=Path.cwd())
     cfg = base.override(lang=args.lang, deadline=args.deadline, late_policy=args.late_policy,
-                        overrides=args.overrides, roster=getattr(args, "roster", None))
+                        overrides=args.overrides, roster=getattr(args, "roster", None),
+                        marks=getattr(args, "marks", None))
     args.config, args.lang = cfg, cfg.lang
+    args.marks = [str(m) for m in cfg.marks]
     args.overrides = str(cfg.overrides) if cfg.overrides else None
     args.roster = str(cfg.roster) if cfg.roster else None
 
@@ -54,6 +58,13 @@ def _policy(args):
     return late, overrides
 
 
+def _marks(args):
+    """The TA's marks (``--marks``, ``grading.marks``); PolicyError on bad input."""
+    from .classroom.policy import read_marks
+
+    return read_marks(args.marks) if getattr(args, "marks", None) else []
+
+
 def _roster(args):
     """The roster (``--roster``) or None; RosterError on bad input."""
     from .classroom.roster import read_roster
@@ -62,15 +73,17 @@ def _roster(args):
     return read_roster(Path(path)) if path else None
 
 
-def _publish(args, course, out: Path, late, overrides, roster, absent=()):
+def _publish(args, course, out: Path, late, overrides, roster, absent=(), marks=()):
     """Write the class-wide files of ``out`` from every result in it; warn about what does not fit."""
     from .classroom.merge import publish
-    from .classroom.policy import unmatched_overrides
+    from .classroom.policy import mark_warnings, unmatched_overrides
 
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
     done = publish(out, late=late, overrides=overrides, roster=roster,
                    assignments=list(course.assignments) if course else None, absent=absent,
-                   lang=args.lang, feedback=not args.no_feedback, titles=titles)
+                   lang=args.lang, feedback=not args.no_feedback, titles=titles, marks=marks)
+    for line in mark_warnings(marks, done.results):
+        print(f"autograder: warning: marks: {line}", file=sys.stderr)
     for o in unmatched_overrides(overrides, done.results):
         print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
               f"for {o.assignment!r}", file=sys.stderr)
@@ -97,8 +110,11 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     try:
         _configure(args, course)
         late, overrides = _policy(args)
+        marks = _marks(args)
         roster = _roster(args)
-    except (ConfigError, PolicyError, RosterError) as exc:
+        for a in course.assignments.values():
+            a.manual_items  # a broken MANUAL list stops here, not in every submission
+    except (ConfigError, PolicyError, RosterError, ManualError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
     sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
@@ -127,8 +143,8 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
                       stats["selected"])
         results = raw
     else:
-        results = [apply_policy(r, late, overrides) for r in raw]
-        _publish(args, course, out, late, overrides, roster)
+        results = [apply_policy(r, late, overrides, marks) for r in raw]
+        _publish(args, course, out, late, overrides, roster, marks=marks)
     print(summary_table(results, lang=args.lang))
     weak = sorted({r.get("isolation") for r in results if r.get("isolation") not in (None, *sandbox.FULL)})
     if weak:
@@ -192,13 +208,14 @@ def _cmd_merge(args) -> int:
     try:
         _configure_report(args, course)
         late, overrides = _policy(args)
+        marks = _marks(args)
         roster = _roster(args)
         shards = check_shards([Path(d) for d in args.dirs], allow_missing=args.allow_missing)
     except (ConfigError, PolicyError, RosterError, MergeError) as exc:
         print(f"autograder merge: {exc}", file=sys.stderr)
         return 2
     copied = copy_results(shards, out)
-    done = _publish(args, course, out, late, overrides, roster, absent=not_merged_rows(shards))
+    done = _publish(args, course, out, late, overrides, roster, absent=not_merged_rows(shards), marks=marks)
     print(summary_table(done.results))
     print(f"merged {copied} result(s) of {len(shards.folders)} shard(s) of {shards.count}")
     if shards.missing:
@@ -380,6 +397,9 @@ def _report_options(g) -> None:
     g.add_argument("--overrides", metavar="CSV",
                    help="manual adjustments: student,assignment,test|total,points,comment "
                         "(points '3' sets, '+1'/'-1' adds)")
+    g.add_argument("--marks", action="append", metavar="CSV|DIR",
+                   help="the TA's marks of manually graded items (CSVs saved from 'autograder review', or "
+                        "a folder of them; repeatable): merged on every run, without regrading")
     g.add_argument("--lang", choices=("ru", "en"),
                    help="language of the feedback pages, the class report and the printed notes "
                         "(default: ru, or autograder.toml)")
@@ -498,7 +518,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CourseNotFound, ConfigError) as exc:
+    except (CourseNotFound, ConfigError, ManualError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
 
