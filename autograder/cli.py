@@ -277,6 +277,47 @@ def _cmd_submissions(args) -> int:
     return 0
 
 
+def _cmd_review(args) -> int:
+    """Review pages for the manually graded items (a points and a comment box per student)."""
+    from .classroom.policy import PolicyError
+    from .classroom.review import write_review
+    from .core.config import ConfigError
+
+    course = Course.locate(args.course)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"autograder review: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    items = {(a.id, i.id) for a in course.assignments.values() for i in a.manual_items}
+    if args.assignment and args.assignment not in course.assignments:
+        print(f"autograder review: no assignment {args.assignment!r} (known: {', '.join(course.assignments)})",
+              file=sys.stderr)
+        return 2
+    if args.item and not any(i == args.item and (not args.assignment or a == args.assignment) for a, i in items):
+        print(f"autograder review: no manually graded item {args.item!r} (known: "
+              f"{', '.join(sorted(f'{a}/{i}' for a, i in items)) or 'none'})", file=sys.stderr)
+        return 2
+    try:
+        settings = argparse.Namespace(lang=args.lang, deadline=None, late_policy=None, overrides=None,
+                                      roster=None, marks=args.marks)
+        _configure_report(settings, course)
+        marks = _marks(settings)
+    except (ConfigError, PolicyError) as exc:
+        print(f"autograder review: {exc}", file=sys.stderr)
+        return 2
+    pages = write_review(course, [Path(p) for p in args.paths], Path(args.out), assignment=args.assignment,
+                         item=args.item, marks=marks, anonymise=args.anonymise, lang=settings.lang)
+    for page in pages:
+        print(f"wrote {page}")
+    if not pages:
+        print("autograder review: no manually graded items (MANUAL in tests/grading/<id>.py) to review",
+              file=sys.stderr)
+        return 2
+    print(f"index: {Path(args.out) / 'index.html'}; save the marks from each page and pass them to "
+          "autograder grade --marks FILE|DIR (or set grading.marks in autograder.toml)")
+    return 0
+
+
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
     from .engine.grade import read_notebook, recognise
@@ -497,6 +538,23 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--regrade", action="store_true", help="grade again what was already graded")
     au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     au.set_defaults(func=_cmd_audit)
+
+    rv = sub.add_parser("review", help="review pages for manually graded items: answers, points and comments",
+                        description="Write one self-contained page per manually graded item (the rubric's "
+                        "MANUAL list): every student's answer with its plots, a points box and a comment box; "
+                        "the page saves the marks as a CSV that 'autograder grade --marks' merges.")
+    rv.add_argument("paths", nargs="+", metavar="PATH",
+                    help="a results folder of 'autograder grade' (the executed notebooks, with their plots) "
+                         "or the class folder (the notebooks as handed in)")
+    rv.add_argument("--out", default="review", help="folder of the pages (default: %(default)s)")
+    rv.add_argument("--assignment", metavar="ID", help="only this assignment's items")
+    rv.add_argument("--item", metavar="ID", help="only this item")
+    rv.add_argument("--anonymise", "--anonymize", action="store_true",
+                    help="show students as 'Student N' in a shuffled order (blind marking)")
+    rv.add_argument("--marks", action="append", metavar="CSV|DIR",
+                    help="marks already given (filled in; default: grading.marks of autograder.toml)")
+    rv.add_argument("--lang", choices=("ru", "en"), help="language of the pages (default: ru, or autograder.toml)")
+    rv.set_defaults(func=_cmd_review)
 
     ls = sub.add_parser("list", help="list the course's assignments",
                         description="Print each assignment's id and title (from tests/grading/<id>.py).")

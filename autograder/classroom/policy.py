@@ -200,7 +200,7 @@ def read_marks(paths) -> list[Mark]:
                 if not (row.get("student") and row.get("assignment") and row.get("item")):
                     raise PolicyError(f"{path}:{n}: student, assignment and item must not be empty")
                 marks.append(Mark(_unquote(row["student"]), _unquote(row["assignment"]), _unquote(row["item"]),
-                                  points, row.get("comment", ""), row.get("answer", ""), f"{path}:{n}"))
+                                  points, _unquote(row.get("comment", "")), row.get("answer", ""), f"{path}:{n}"))
     return marks
 
 
