@@ -277,6 +277,43 @@ def _cmd_submissions(args) -> int:
     return 0
 
 
+def _cmd_similarity(args) -> int:
+    """Rank the pairs of submissions by the share of student-written code they have in common."""
+    from .classroom.similarity import run
+
+    course = Course.locate(args.course)
+    missing = [p for p in [*args.paths, *(args.archive or [])] if not Path(p).is_dir()]
+    if missing:
+        print(f"autograder similarity: no such folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.assignment and args.assignment not in course.assignments:
+        print(f"autograder similarity: no assignment {args.assignment!r} (known: {', '.join(course.assignments)})",
+              file=sys.stderr)
+        return 2
+    if not 0 < args.threshold <= 1:
+        print("autograder similarity: --threshold is a share between 0 and 1 (e.g. 0.5)", file=sys.stderr)
+        return 2
+    from .core.config import load
+
+    lang = args.lang or load(course.root).lang
+    report = run(course, [Path(p) for p in args.paths], Path(args.out), archives=[Path(a) for a in args.archive or []],
+                 assignment=args.assignment, common=args.common, flag_share=args.threshold, pages=args.pages,
+                 lang=lang, jobs=args.jobs)
+    if not report.pairs:
+        print("autograder similarity: no submissions of the course's assignments found in "
+              + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    for aid, pairs in report.pairs.items():
+        c = report.counts[aid]
+        print(f"{aid}: {c['submissions']} submissions, {c['pairs']} pairs with shared code, {c['flagged']} flagged")
+        for p in [p for p in pairs if p.flagged][:10]:
+            print(f"  {p.rank:4d}  {p.a.label}  {p.b.label}  {100 * p.share_a:.0f}% / {100 * p.share_b:.0f}%  "
+                  f"({p.matched} chars)")
+    print(f"compared in {report.seconds:.1f} s; ranked pairs: {Path(args.out) / 'index.html'} "
+          f"(and pairs.csv, pairs.json)")
+    return 0
+
+
 def _cmd_review(args) -> int:
     """Review pages for the manually graded items (a points and a comment box per student)."""
     from .classroom.policy import PolicyError
@@ -538,6 +575,26 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--regrade", action="store_true", help="grade again what was already graded")
     au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     au.set_defaults(func=_cmd_audit)
+
+    sm = sub.add_parser("similarity", help="rank pairs of submissions by shared student-written code (MOSS-style)",
+                        description="Compare the code each student wrote (what differs from the released "
+                        "notebook; given code, stubs, check cells and the reference solution never match), "
+                        "normalised and winnowed (copydetect), for every pair of submissions of an assignment; "
+                        "write the ranked pairs (index.html, pairs.csv, pairs.json) and a side-by-side page "
+                        "per top pair.")
+    sm.add_argument("paths", nargs="+", metavar="CLASS", help="the class folder(s), as for grade")
+    sm.add_argument("--out", default="similarity", help="output folder (default: %(default)s)")
+    sm.add_argument("--assignment", metavar="ID", help="only this assignment (default: every one found)")
+    sm.add_argument("--archive", action="append", metavar="DIR",
+                    help="an earlier term's class folder to compare against (repeatable)")
+    sm.add_argument("--threshold", type=float, default=0.5,
+                    help="flag a pair when one of the two has this share of its code matched (default: %(default)s)")
+    sm.add_argument("--common", type=int, default=10,
+                    help="ignore passages found in more than N submissions (0: never; default: %(default)s)")
+    sm.add_argument("--pages", type=int, default=100, help="side-by-side pages per assignment (default: %(default)s)")
+    sm.add_argument("--jobs", "-j", type=int, help="processes that fingerprint (default: the machine's cores)")
+    sm.add_argument("--lang", choices=("ru", "en"), help="language of the pages (default: ru, or autograder.toml)")
+    sm.set_defaults(func=_cmd_similarity)
 
     rv = sub.add_parser("review", help="review pages for manually graded items: answers, points and comments",
                         description="Write one self-contained page per manually graded item (the rubric's "
