@@ -390,6 +390,7 @@ def run(course: Course, paths: list[Path], out: Path, *, archives: list[Path] = 
         report.pairs[aid], report.counts[aid] = compare(docs, common=common, flag_share=flag_share, assignment=aid)
         report.phases["compare"] = report.phases.get("compare", 0) + round(time.monotonic() - at, 2)
     at = time.monotonic()
+    report.seconds = round(at - start, 2)  # the comparison's time, shown on the page
     write(report, Path(out), pages=pages, lang=lang, settings={"k": NOISE, "window": GUARANTEE - NOISE + 1,
                                                                "common": common, "flag_share": flag_share,
                                                                "min_match": MIN_MATCH})
@@ -469,7 +470,7 @@ STRINGS = {
                        "считаются общими. Нормализация: имена, строки и комментарии не учитываются "
                        "(copydetect, winnowing: k = {k}, окно {window}). «Подозрительно»: у одного из двух "
                        "совпало не меньше {flag}% кода и не меньше {min_match} символов.",
-           "back": "к списку пар", "passages": "совпавших фрагментов", "time": "время",
+           "back": "к списку пар", "passages": "совпавших фрагментов", "time": "время", "read": "из них чтение",
            "archive": "архив", "common": "общих фрагментов"},
     "en": {"title": "Similar code", "pairs": "Pairs", "share": "Share of matched code", "matched": "Matched, chars",
            "flagged": "suspicious", "student": "Student", "assignment": "Assignment", "rank": "#",
@@ -480,7 +481,7 @@ STRINGS = {
                        "Normalised: names, strings and comments do not count (copydetect, winnowing: "
                        "k = {k}, window {window}). Suspicious: one of the two has at least {flag}% of its "
                        "code matched, and at least {min_match} characters.",
-           "back": "back to the pairs", "passages": "matched passages", "time": "time",
+           "back": "back to the pairs", "passages": "matched passages", "time": "time", "read": "reading",
            "archive": "archive", "common": "common passages"},
 }
 
