@@ -9,7 +9,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 #: the ``autograder`` package folder (a student bundle packages its course in ``_course/``)
@@ -84,7 +84,11 @@ class Assignment:
     @property
     def manual_items(self) -> tuple[ManualItem, ...]:
         """The rubric's manually graded items (``MANUAL = [...]``); ManualError when it is wrong."""
-        return read_manual(self.rubric)
+        try:
+            stamp = self.rubric.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        return _read_manual_cached(self.rubric, stamp)
 
 
 def _literal(rubric: Path, name: str):
@@ -105,6 +109,11 @@ def read_config(rubric: Path) -> dict:
     if unknown:
         raise ValueError(f"{rubric}: unknown ASSIGNMENT keys {sorted(unknown)}")
     return value
+
+
+@lru_cache(maxsize=32)
+def _read_manual_cached(rubric: Path, _mtime: int) -> tuple[ManualItem, ...]:
+    return read_manual(rubric)
 
 
 def read_manual(rubric: Path) -> tuple[ManualItem, ...]:
