@@ -254,3 +254,12 @@ def test_pending_then_marked_then_regraded_keeps_the_mark(course, tmp_path, monk
     assert book["ann"]["a00_tiny/why_double"] == "2" and book["ann"]["comment"] == "why_double: верно"
     report = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-item="why_double"' in report
+
+
+def test_the_self_check_says_who_grades_a_manual_item(course):
+    from autograder.authoring.selfcheck import manual_note
+
+    a = course.assignments["a00_tiny"]
+    said = " ".join(manual_note(a))
+    assert "Зачем удваивать?" in said and "вручную" in said and "(баллов: 2)" in said
+    assert manual_note(a, ("3",)) and manual_note(a, ("1 double",)) == []
