@@ -32,6 +32,7 @@ from ..core.files import RESULT_FILE
 
 MAX_TEXT = 20_000        # characters of one cell's source or output shown
 MAX_IMAGES = 12          # images shown per answer
+MAX_CELLS = 40           # cells shown per answer (the answer cell and the cells added around it)
 MAX_IMAGE_BYTES = 4 << 20
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -120,7 +121,7 @@ def _outputs(cell, budget: list[int]) -> list[dict]:
 def _cells(cells) -> list[dict]:
     budget = [MAX_IMAGES]
     shown = []
-    for cell in cells:
+    for cell in cells[:MAX_CELLS]:
         entry = {"type": cell.get("cell_type"), "source": _text(cell.get("source")), "outputs": []}
         if entry["type"] == "code":
             entry["outputs"] = _outputs(cell, budget)

@@ -51,6 +51,8 @@ FLAG_SHARE = 0.5
 MIN_MATCH = 60
 #: pairs sharing less than this share of the smaller one's fingerprints are not compared
 MIN_SHARED = 0.05
+#: characters of a submission's own code compared at most (tokenising is the cost)
+MAX_CODE = 200_000
 #: side-by-side pages written per assignment (the top of the ranking)
 PAGES = 100
 
@@ -200,7 +202,7 @@ def student_code(nb, released) -> str:
     by_id = {c.get("id"): c for c in rel_cells if c.get("id")}
     rel_lines = [{_norm(x) for x in str(c.get("source") or "").splitlines()} - {""} for c in rel_cells]
     given = set().union(*rel_lines) if rel_lines else set()
-    parts = []
+    parts, size = [], 0
     for number, cell in enumerate(nb.get("cells") or [], 1):
         if cell.get("cell_type") != "code" or is_generated(cell):
             continue
@@ -222,7 +224,10 @@ def student_code(nb, released) -> str:
         lines = [x for x in lines if _norm(x) and _norm(x) not in given]
         if lines:
             parts.append(f"# cell {number}\n" + "\n".join(lines))
-    return "\n".join(parts) + ("\n" if parts else "")
+            size += len(parts[-1])
+            if size > MAX_CODE:  # a flood of code (hostile or generated): its beginning is enough
+                break
+    return "\n".join(parts)[:MAX_CODE] + ("\n" if parts else "")
 
 
 def solution_code(assignment: Assignment) -> str:
