@@ -61,7 +61,7 @@ def write_gradebook(results: list[dict], path) -> None:
         w.writerow(["student", "assignment", "score", "max_score", "status",
                     "auto_score", "days_late", "late_penalty", "comment", *columns])
         for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
-            per = {f"{r['assignment']}/{t['name']}": PENDING if t["status"] == PENDING else _fmt(t["score"])
+            per = {f"{r['assignment']}/{t['name']}": PENDING if t.get("status") == PENDING else _fmt(t["score"])
                    for t in r["tests"]}
             late = r.get("late") or {}
             comments = "; ".join([*(f"{t['name']}: {t['mark']['comment']}" for t in r["tests"]
