@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .core.course import Course, CourseNotFound
+from .core.course import Course, CourseNotFound, ManualError
 
 
 def _configure(args, course) -> None:
@@ -19,8 +19,10 @@ def _configure(args, course) -> None:
 
     cfg = load(course.root).override(
         jobs=args.jobs, sandbox=args.sandbox, lang=args.lang, data=args.data, deadline=args.deadline,
-        late_policy=args.late_policy, overrides=args.overrides, roster=getattr(args, "roster", None))
+        late_policy=args.late_policy, overrides=args.overrides, roster=getattr(args, "roster", None),
+        marks=getattr(args, "marks", None))
     args.config = cfg
+    args.marks = [str(m) for m in cfg.marks]
     args.jobs = cfg.jobs or os.cpu_count() or 1
     args.sandbox, args.lang = cfg.sandbox, cfg.lang
     args.data = str(cfg.data) if cfg.data else None
@@ -35,8 +37,10 @@ def _configure_report(args, course) -> None:
 
     base = load(course.root) if course is not None else Config(root=Path.cwd())
     cfg = base.override(lang=args.lang, deadline=args.deadline, late_policy=args.late_policy,
-                        overrides=args.overrides, roster=getattr(args, "roster", None))
+                        overrides=args.overrides, roster=getattr(args, "roster", None),
+                        marks=getattr(args, "marks", None))
     args.config, args.lang = cfg, cfg.lang
+    args.marks = [str(m) for m in cfg.marks]
     args.overrides = str(cfg.overrides) if cfg.overrides else None
     args.roster = str(cfg.roster) if cfg.roster else None
 
@@ -54,6 +58,13 @@ def _policy(args):
     return late, overrides
 
 
+def _marks(args):
+    """The TA's marks (``--marks``, ``grading.marks``); PolicyError on bad input."""
+    from .classroom.policy import read_marks
+
+    return read_marks(args.marks) if getattr(args, "marks", None) else []
+
+
 def _roster(args):
     """The roster (``--roster``) or None; RosterError on bad input."""
     from .classroom.roster import read_roster
@@ -62,15 +73,17 @@ def _roster(args):
     return read_roster(Path(path)) if path else None
 
 
-def _publish(args, course, out: Path, late, overrides, roster, absent=()):
+def _publish(args, course, out: Path, late, overrides, roster, absent=(), marks=()):
     """Write the class-wide files of ``out`` from every result in it; warn about what does not fit."""
     from .classroom.merge import publish
-    from .classroom.policy import unmatched_overrides
+    from .classroom.policy import mark_warnings, unmatched_overrides
 
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
     done = publish(out, late=late, overrides=overrides, roster=roster,
                    assignments=list(course.assignments) if course else None, absent=absent,
-                   lang=args.lang, feedback=not args.no_feedback, titles=titles)
+                   lang=args.lang, feedback=not args.no_feedback, titles=titles, marks=marks)
+    for line in mark_warnings(marks, done.results):
+        print(f"autograder: warning: marks: {line}", file=sys.stderr)
     for o in unmatched_overrides(overrides, done.results):
         print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
               f"for {o.assignment!r}", file=sys.stderr)
@@ -97,8 +110,11 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     try:
         _configure(args, course)
         late, overrides = _policy(args)
+        marks = _marks(args)
         roster = _roster(args)
-    except (ConfigError, PolicyError, RosterError) as exc:
+        for a in course.assignments.values():
+            a.manual_items  # a broken MANUAL list stops here, not in every submission
+    except (ConfigError, PolicyError, RosterError, ManualError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
     sandbox.ensure_bubblewrap(args.sandbox, say=lambda msg: print(msg, file=sys.stderr))
@@ -127,8 +143,8 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
                       stats["selected"])
         results = raw
     else:
-        results = [apply_policy(r, late, overrides) for r in raw]
-        _publish(args, course, out, late, overrides, roster)
+        results = [apply_policy(r, late, overrides, marks) for r in raw]
+        _publish(args, course, out, late, overrides, roster, marks=marks)
     print(summary_table(results, lang=args.lang))
     weak = sorted({r.get("isolation") for r in results if r.get("isolation") not in (None, *sandbox.FULL)})
     if weak:
@@ -192,13 +208,14 @@ def _cmd_merge(args) -> int:
     try:
         _configure_report(args, course)
         late, overrides = _policy(args)
+        marks = _marks(args)
         roster = _roster(args)
         shards = check_shards([Path(d) for d in args.dirs], allow_missing=args.allow_missing)
     except (ConfigError, PolicyError, RosterError, MergeError) as exc:
         print(f"autograder merge: {exc}", file=sys.stderr)
         return 2
     copied = copy_results(shards, out)
-    done = _publish(args, course, out, late, overrides, roster, absent=not_merged_rows(shards))
+    done = _publish(args, course, out, late, overrides, roster, absent=not_merged_rows(shards), marks=marks)
     print(summary_table(done.results))
     print(f"merged {copied} result(s) of {len(shards.folders)} shard(s) of {shards.count}")
     if shards.missing:
@@ -257,6 +274,84 @@ def _cmd_submissions(args) -> int:
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    return 0
+
+
+def _cmd_similarity(args) -> int:
+    """Rank the pairs of submissions by the share of student-written code they have in common."""
+    from .classroom.similarity import run
+
+    course = Course.locate(args.course)
+    missing = [p for p in [*args.paths, *(args.archive or [])] if not Path(p).is_dir()]
+    if missing:
+        print(f"autograder similarity: no such folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.assignment and args.assignment not in course.assignments:
+        print(f"autograder similarity: no assignment {args.assignment!r} (known: {', '.join(course.assignments)})",
+              file=sys.stderr)
+        return 2
+    if not 0 < args.threshold <= 1:
+        print("autograder similarity: --threshold is a share between 0 and 1 (e.g. 0.5)", file=sys.stderr)
+        return 2
+    from .core.config import load
+
+    lang = args.lang or load(course.root).lang
+    report = run(course, [Path(p) for p in args.paths], Path(args.out), archives=[Path(a) for a in args.archive or []],
+                 assignment=args.assignment, common=args.common, flag_share=args.threshold, pages=args.pages,
+                 lang=lang, jobs=args.jobs)
+    if not report.pairs:
+        print("autograder similarity: no submissions of the course's assignments found in "
+              + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    for aid, pairs in report.pairs.items():
+        c = report.counts[aid]
+        print(f"{aid}: {c['submissions']} submissions, {c['pairs']} pairs with shared code, {c['flagged']} flagged")
+        for p in [p for p in pairs if p.flagged][:10]:
+            print(f"  {p.rank:4d}  {p.a.label}  {p.b.label}  {100 * p.share_a:.0f}% / {100 * p.share_b:.0f}%  "
+                  f"({p.matched} chars)")
+    print(f"compared in {report.seconds:.1f} s; ranked pairs: {Path(args.out) / 'index.html'} "
+          f"(and pairs.csv, pairs.json)")
+    return 0
+
+
+def _cmd_review(args) -> int:
+    """Review pages for the manually graded items (a points and a comment box per student)."""
+    from .classroom.policy import PolicyError
+    from .classroom.review import write_review
+    from .core.config import ConfigError
+
+    course = Course.locate(args.course)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"autograder review: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    items = {(a.id, i.id) for a in course.assignments.values() for i in a.manual_items}
+    if args.assignment and args.assignment not in course.assignments:
+        print(f"autograder review: no assignment {args.assignment!r} (known: {', '.join(course.assignments)})",
+              file=sys.stderr)
+        return 2
+    if args.item and not any(i == args.item and (not args.assignment or a == args.assignment) for a, i in items):
+        print(f"autograder review: no manually graded item {args.item!r} (known: "
+              f"{', '.join(sorted(f'{a}/{i}' for a, i in items)) or 'none'})", file=sys.stderr)
+        return 2
+    try:
+        settings = argparse.Namespace(lang=args.lang, deadline=None, late_policy=None, overrides=None,
+                                      roster=None, marks=args.marks)
+        _configure_report(settings, course)
+        marks = _marks(settings)
+    except (ConfigError, PolicyError) as exc:
+        print(f"autograder review: {exc}", file=sys.stderr)
+        return 2
+    pages = write_review(course, [Path(p) for p in args.paths], Path(args.out), assignment=args.assignment,
+                         item=args.item, marks=marks, anonymise=args.anonymise, lang=settings.lang)
+    for page in pages:
+        print(f"wrote {page}")
+    if not pages:
+        print("autograder review: no manually graded items (MANUAL in tests/grading/<id>.py) to review",
+              file=sys.stderr)
+        return 2
+    print(f"index: {Path(args.out) / 'index.html'}; save the marks from each page and pass them to "
+          "autograder grade --marks FILE|DIR (or set grading.marks in autograder.toml)")
     return 0
 
 
@@ -380,6 +475,9 @@ def _report_options(g) -> None:
     g.add_argument("--overrides", metavar="CSV",
                    help="manual adjustments: student,assignment,test|total,points,comment "
                         "(points '3' sets, '+1'/'-1' adds)")
+    g.add_argument("--marks", action="append", metavar="CSV|DIR",
+                   help="the TA's marks of manually graded items (CSVs saved from 'autograder review', or "
+                        "a folder of them; repeatable): merged on every run, without regrading")
     g.add_argument("--lang", choices=("ru", "en"),
                    help="language of the feedback pages, the class report and the printed notes "
                         "(default: ru, or autograder.toml)")
@@ -478,6 +576,43 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     au.set_defaults(func=_cmd_audit)
 
+    sm = sub.add_parser("similarity", help="rank pairs of submissions by shared student-written code (MOSS-style)",
+                        description="Compare the code each student wrote (what differs from the released "
+                        "notebook; given code, stubs, check cells and the reference solution never match), "
+                        "normalised and winnowed (copydetect), for every pair of submissions of an assignment; "
+                        "write the ranked pairs (index.html, pairs.csv, pairs.json) and a side-by-side page "
+                        "per top pair.")
+    sm.add_argument("paths", nargs="+", metavar="CLASS", help="the class folder(s), as for grade")
+    sm.add_argument("--out", default="similarity", help="output folder (default: %(default)s)")
+    sm.add_argument("--assignment", metavar="ID", help="only this assignment (default: every one found)")
+    sm.add_argument("--archive", action="append", metavar="DIR",
+                    help="an earlier term's class folder to compare against (repeatable)")
+    sm.add_argument("--threshold", type=float, default=0.5,
+                    help="flag a pair when one of the two has this share of its code matched (default: %(default)s)")
+    sm.add_argument("--common", type=int, default=10,
+                    help="ignore passages found in more than N submissions (0: never; default: %(default)s)")
+    sm.add_argument("--pages", type=int, default=100, help="side-by-side pages per assignment (default: %(default)s)")
+    sm.add_argument("--jobs", "-j", type=int, help="processes that fingerprint (default: the machine's cores)")
+    sm.add_argument("--lang", choices=("ru", "en"), help="language of the pages (default: ru, or autograder.toml)")
+    sm.set_defaults(func=_cmd_similarity)
+
+    rv = sub.add_parser("review", help="review pages for manually graded items: answers, points and comments",
+                        description="Write one self-contained page per manually graded item (the rubric's "
+                        "MANUAL list): every student's answer with its plots, a points box and a comment box; "
+                        "the page saves the marks as a CSV that 'autograder grade --marks' merges.")
+    rv.add_argument("paths", nargs="+", metavar="PATH",
+                    help="a results folder of 'autograder grade' (the executed notebooks, with their plots) "
+                         "or the class folder (the notebooks as handed in)")
+    rv.add_argument("--out", default="review", help="folder of the pages (default: %(default)s)")
+    rv.add_argument("--assignment", metavar="ID", help="only this assignment's items")
+    rv.add_argument("--item", metavar="ID", help="only this item")
+    rv.add_argument("--anonymise", "--anonymize", action="store_true",
+                    help="show students as 'Student N' in a shuffled order (blind marking)")
+    rv.add_argument("--marks", action="append", metavar="CSV|DIR",
+                    help="marks already given (filled in; default: grading.marks of autograder.toml)")
+    rv.add_argument("--lang", choices=("ru", "en"), help="language of the pages (default: ru, or autograder.toml)")
+    rv.set_defaults(func=_cmd_review)
+
     ls = sub.add_parser("list", help="list the course's assignments",
                         description="Print each assignment's id and title (from tests/grading/<id>.py).")
     ls.set_defaults(func=_cmd_list)
@@ -498,7 +633,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CourseNotFound, ConfigError) as exc:
+    except (CourseNotFound, ConfigError, ManualError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
 

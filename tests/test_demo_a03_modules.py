@@ -1,10 +1,15 @@
-"""Demo class for a03_modules: each buggy student loses exactly the tests their bug should cost."""
+"""Demo class for a03_modules: each buggy student loses exactly the tests their bug should cost;
+the manually graded question is pending (answered), marked (demo/marks) or without an answer."""
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "a03_modules"
-MAX_SCORE = 26.0
+MAX_SCORE = 27.0  # 26 automatic + the manual question (sigmoid_slow, 1 point; 0 until a TA marks it)
+MANUAL = "sigmoid_slow"
+ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = {
     "perfect": 26.0,
     "a03-w-untransposed": 14.0,
@@ -20,7 +25,7 @@ ALL_TESTS = {
     "test_sequential_forward", "test_sigmoid_forward", "test_relu_forward_values", "test_sigmoid_backward",
     "test_relu_update_grad_input", "test_linear_grad_input", "test_linear_grad_W", "test_get_grad_parameters",
     "test_grad_W_accumulates", "test_seminar_gradient_reference", "test_sequential_backward", "test_predict",
-    "test_train_loss_decreases", "test_train_accuracy", "test_train_matches_reference_steps",
+    "test_train_loss_decreases", "test_train_accuracy", "test_train_matches_reference_steps", MANUAL,
 }
 FAILED = {
     "perfect": set(),
@@ -57,4 +62,30 @@ FAILED = {
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_demo_student_loses_exactly_its_bug(check_demo_student, student):
-    check_demo_student(student, ASSIGNMENT, MAX_SCORE, EXPECTED[student], FAILED[student])
+    # every student "loses" the manual point at grading: it is pending until a TA marks it
+    check_demo_student(student, ASSIGNMENT, MAX_SCORE, EXPECTED[student], FAILED[student] | {MANUAL})
+
+
+def _manual(result: dict) -> dict:
+    return next(t for t in result["tests"] if t["name"] == MANUAL)
+
+
+def test_the_manual_question_is_pending_when_answered_and_failed_without_an_answer(demo_results):
+    statuses = {s: _manual(demo_results[(s, ASSIGNMENT)])["status"] for s in EXPECTED}
+    assert statuses == {s: "pending" if s in ("perfect", "a03-extra-epoch") else "failed" for s in EXPECTED}
+
+
+def test_demo_marks_mark_perfect_and_a_regrade_keeps_the_mark(demo_results, course, tmp_path):
+    from autograder.classroom.policy import apply_policy, mark_warnings, read_marks
+    from autograder.engine.grade import Target, grade_notebook
+
+    marks = read_marks([ROOT / "demo" / "marks"])
+    perfect = apply_policy(demo_results[("perfect", ASSIGNMENT)], marks=marks)
+    assert (perfect["score"], perfect["max_score"], _manual(perfect)["status"]) == (27.0, 27.0, "marked")
+    pending = apply_policy(demo_results[("a03-extra-epoch", ASSIGNMENT)], marks=marks)
+    assert (pending["score"], _manual(pending)["status"]) == (25.0, "pending")
+    regraded = grade_notebook(Target("perfect", Path(perfect["notebook"])), course, tmp_path)
+    assert _manual(regraded)["status"] == "pending" and regraded["score"] == 26.0
+    again = apply_policy(regraded, marks=marks)
+    assert again["score"] == 27.0 and not _manual(again)["mark"]["stale"]
+    assert mark_warnings(marks, [again]) == []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..core.course import Assignment, Course
+from ..core.course import Assignment, Course, ManualError
 from ..engine.checkcells import defined_names, is_protected
 from ..sandbox.cells import SKIP_TAG, skipped
 
@@ -63,13 +63,16 @@ def strip_solutions(source: str, markdown: bool = False) -> tuple[str, list[str]
 
 
 def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric: str | None = None,
-                     bundle_url: str | None = None) -> nbformat.NotebookNode:
+                     bundle_url: str | None = None, manual=()) -> nbformat.NotebookNode:
     """The student version of a solution notebook: stubs, no outputs, metadata, same cell ids.
 
     With the ``rubric``'s source: also the self-check cells (``checkcells``: a first cell that
     installs the bundle from ``bundle_url`` where it is missing, a check cell after each task).
+    ``manual``: the rubric's manual items (``core.course.ManualItem``): each one's answer cell
+    (found by id or tag, with a SOLUTION region) gets the tag ``manual:<item id>``.
     """
     nb = copy.deepcopy(solution)
+    answer_cells = _answer_cells(nb, assignment_id, manual)
     has_solution = []
     for index, cell in enumerate(nb.cells):
         try:
@@ -89,6 +92,14 @@ def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric
         if is_protected(cell):
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
+    for index, item in answer_cells:
+        if not has_solution[index]:
+            raise MarkerError(f"{assignment_id}: manual item {item.id!r}: its answer cell {item.cell!r} has no "
+                              "SOLUTION region (the reference answer between ### BEGIN SOLUTION and "
+                              "### END SOLUTION)")
+        tags = nb.cells[index].metadata.setdefault("tags", [])
+        if item.tag not in tags:
+            tags.append(item.tag)
     if rubric is not None:
         from ..engine.checkcells import add_check_cells
 
@@ -99,6 +110,22 @@ def student_notebook(solution: nbformat.NotebookNode, assignment_id: str, rubric
         "version": hashlib.sha256(body.encode()).hexdigest()[:12],
     }
     return nb
+
+
+def _answer_cells(nb: nbformat.NotebookNode, assignment_id: str, manual) -> list[tuple[int, object]]:
+    """(cell position, item) of each manual item's answer cell: the cell whose id is ``item.cell``,
+    else the one tagged so; MarkerError when there is none, or several."""
+    found = []
+    for item in manual:
+        by_id = [i for i, c in enumerate(nb.cells) if c.get("id") == item.cell]
+        by_tag = [i for i, c in enumerate(nb.cells) if item.cell in c.get("metadata", {}).get("tags", [])]
+        where = by_id or by_tag
+        if len(where) != 1:
+            raise MarkerError(f"{assignment_id}: manual item {item.id!r}: "
+                              f"{'no' if not where else 'more than one'} cell with id or tag {item.cell!r} "
+                              "in the solution notebook")
+        found.append((where[0], item))
+    return found
 
 
 def solution_bodies(solution: nbformat.NotebookNode) -> list[str]:
@@ -131,7 +158,7 @@ def _released(course: Course):
         if a.solution is None:
             continue
         generated = student_notebook(nbformat.read(a.solution, as_version=4), a.id,
-                                     a.rubric.read_text(encoding="utf-8"), bundle_url)
+                                     a.rubric.read_text(encoding="utf-8"), bundle_url, a.manual_items)
         yield a, generated, course.root / "assignments" / f"{a.id}.ipynb"
 
 
@@ -225,19 +252,32 @@ def _public_body(tree: ast.Module) -> list[ast.stmt]:
     return [n for n in tree.body if not hidden(n)]
 
 
+def _without_guides(node: ast.stmt) -> ast.stmt:
+    """``MANUAL = [...]`` without the items' ``guide`` (what a good answer contains: the TA's)."""
+    if _top_level_name(node) != "MANUAL":
+        return node
+    try:
+        items = ast.literal_eval(node.value)
+        items = [{k: v for k, v in item.items() if k != "guide"} for item in items]
+    except (ValueError, TypeError, AttributeError):
+        return node  # not a valid MANUAL: grading reports it
+    return ast.parse(f"MANUAL = {items!r}").body[0]
+
+
 def public_rubric(source: str) -> str:
     """The rubric without @hidden tests, without ``@reference`` helpers, and without top-level
-    helpers only they used."""
+    helpers only they used; ``MANUAL`` without the TA's guides."""
     tree = ast.parse(source)
     references = reference_names(tree)
-    body = [n for n in _public_body(tree) if _top_level_name(n) not in references]
+    body = [_without_guides(n) for n in _public_body(tree) if _top_level_name(n) not in references]
     while True:  # drop helpers nobody references any more
         used = {n for node in body for n in _used_names(node)}
         used |= {n.attr for node in body for n in ast.walk(node) if isinstance(n, ast.Attribute)}
         keep = []
         for node in body:
             name = _top_level_name(node)
-            if name and not _is_test(name) and name not in used and name != "ASSIGNMENT" and not name.startswith("pytest"):
+            if name and not _is_test(name) and name not in used and name not in ("ASSIGNMENT", "MANUAL") \
+                    and not name.startswith("pytest"):
                 continue
             keep.append(node)
         if len(keep) == len(body):
@@ -463,7 +503,7 @@ def release_command(course: Course, check: bool = False, bundle: str | None = No
     if dry_run and not check:
         try:
             plan = release_plan(course)
-        except MarkerError as exc:
+        except (MarkerError, ManualError) as exc:
             print(f"autograder release: {exc}", file=sys.stderr)
             return 1
         for target, state in plan:
@@ -472,7 +512,7 @@ def release_command(course: Course, check: bool = False, bundle: str | None = No
         return 0
     try:
         problems = release(course, check=check)
-    except MarkerError as exc:
+    except (MarkerError, ManualError) as exc:
         print(f"autograder release: {exc}", file=sys.stderr)
         return 1
     if check:

@@ -209,12 +209,28 @@ def check(*tasks: str, assignment: str | None = None) -> None:
         return None
     namespace = sys.modules["__main__"].__dict__
     try:
-        records = run_check(namespace, task=tasks, assignment=assignment)
+        course = Course.locate()
+        aid = assignment or guess_assignment(course, namespace)
+        records = run_check(namespace, task=tasks, assignment=aid, course=course)
+        manual = manual_note(course.assignments[aid], tasks)
     except Exception as exc:  # noqa: BLE001 - shown to the student instead of a traceback
         print(f"Самопроверка не запустилась: {type(exc).__name__}: {exc}")
         return None
-    print(format_table(records))
+    print("\n".join([format_table(records), *manual]))
     return None
+
+
+def manual_note(assignment, tasks=()) -> list[str]:
+    """Lines about the assignment's manually graded items (of the selected ``tasks``): no public
+    test can check them, so the table says who grades them and where the answer goes."""
+    items = assignment.manual_items
+    names = {i.task for i in items}
+    chosen = [i for i in items if not tasks or any(selects(q, i.task, i.id, names) for q in tasks)]
+    lines = []
+    for item in chosen:
+        lines += _wrap(f"{item.task}: {item.question} — оценивает преподаватель вручную "
+                       f"(баллов: {item.points:g}); ответ пишите в ячейке ответа под вопросом.", "", WIDTH)
+    return lines
 
 
 # ------------------------------------------------------------------ the notebook's first cell

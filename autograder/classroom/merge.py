@@ -35,9 +35,9 @@ class Published:
 
 
 def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=None, absent=(),
-            lang: str = "ru", feedback: bool = True, titles: dict | None = None) -> Published:
+            lang: str = "ru", feedback: bool = True, titles: dict | None = None, marks=()) -> Published:
     """Write the class-wide files of ``out_dir`` from every result in it (``load_results``),
-    with the late rule and overrides applied.
+    with the TA's marks (``policy.Mark``), the late rule and overrides applied.
 
     ``roster``: ``roster.Student`` list: placeholder rows for each roster student and assignment
     id of ``assignments`` (default: those in the results) without a result.  ``absent``: further
@@ -45,7 +45,7 @@ def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=
     """
     from .roster import missing_rows, not_on_roster
 
-    results = [apply_policy(r, late, overrides) for r in load_results(out_dir)]
+    results = [apply_policy(r, late, overrides, marks) for r in load_results(out_dir)]
     have = {(r["student"], r.get("assignment")) for r in results}
     rows = [a for a in absent if (a["student"], a["assignment"]) not in have]
     outsiders: list[str] = []

@@ -45,6 +45,10 @@ STRINGS = {
         "plot_scores": "баллы", "plot_count": "работ",
         "notices": "Замечания", "not_run": "не запускалась",
         "not_run_tests": "Проверки не запускались",
+        "pending": "ждёт проверки", "marked": "проверено вручную", "manual": "оценивается вручную",
+        "mark": "Оценка преподавателя", "manual_items": "Вопросы с ручной проверкой",
+        "item": "Вопрос", "answered_marked": "Проверено", "answered_pending": "Ждут проверки",
+        "no_answer": "Без ответа", "pending_students": "ждут проверки",
     },
     "en": {
         "feedback": "Feedback", "student": "Student", "notebook": "Notebook", "assignment": "Assignment",
@@ -74,6 +78,10 @@ STRINGS = {
         "plot_scores": "points", "plot_count": "submissions",
         "notices": "Notices", "not_run": "not run",
         "not_run_tests": "Tests not run",
+        "pending": "pending", "marked": "marked by hand", "manual": "graded by hand",
+        "mark": "The instructor's mark", "manual_items": "Manually graded items",
+        "item": "Item", "answered_marked": "Marked", "answered_pending": "Pending",
+        "no_answer": "No answer", "pending_students": "pending",
     },
 }
 LANGS = tuple(STRINGS)
@@ -159,11 +167,15 @@ def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> s
         problems.append({"title": t["execution_errors"], "entries": [str(x) for x in execution["errors"]]})
     notices = [render(n, lang) for n in result.get("notices") or []]
     tests = result.get("tests") or []
+    from ..core.messages import text
+
+    manual_notes = {"marked": text("manual_marked", lang), "pending": text("manual_pending", lang),
+                    "failed": text("manual_no_answer", lang), "not_run": text("manual_no_answer", lang)}
     not_run = [x for x in tests if x.get("status") == "not_run"]
     notebook_name = Path(result.get("notebook") or "").name
     isolation, weak = isolation_text([result.get("isolation")], t)
     return _env().get_template("feedback.html.j2").render(
-        r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(tests),
+        r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(tests), manual_notes=manual_notes,
         reason=reason, notices=notices, not_run=not_run,
         run_tests=[x for x in tests if x.get("status") != "not_run"],
         isolation=isolation, isolation_weak=weak,
@@ -233,8 +245,24 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
         scores = [float(r["score"]) for r in rs]
         max_score = max(float(r.get("max_score") or 0) for r in rs)
         tests: dict[str, dict] = {}
+        manual: dict[str, dict] = {}
         for r in rs:
             for x in r.get("tests") or []:
+                if x.get("manual"):  # graded by hand: counted apart, never as a failed test
+                    m = manual.setdefault(x["name"], {"name": x["name"], "task": x.get("task", ""),
+                                                      "question": x.get("description", ""),
+                                                      "max_score": x.get("max_score", 0), "marked": 0,
+                                                      "pending": 0, "no_answer": 0, "points": [],
+                                                      "waiting": []})
+                    if x.get("status") == "marked":
+                        m["marked"] += 1
+                        m["points"].append(float(x.get("score") or 0))
+                    elif x.get("status") == "pending":
+                        m["pending"] += 1
+                        m["waiting"].append({"student": r["student"], "link": link(r)})
+                    else:
+                        m["no_answer"] += 1
+                    continue
                 e = tests.setdefault(x["name"], {"name": x["name"], "task": x.get("task", ""),
                                                  "description": x.get("description", ""),
                                                  "max_score": x.get("max_score", 0), "passed": 0, "count": 0})
@@ -244,7 +272,9 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
             e["rate"] = e["passed"] / e["count"] if e["count"] else 0.0
         entry = {"id": aid, "title": titles.get(aid, ""), "count": len(rs), "max_score": max_score,
                  "mean": round(statistics.fmean(scores), 2), "median": statistics.median(scores),
-                 "min": min(scores), "max": max(scores), "tests": list(tests.values())}
+                 "min": min(scores), "max": max(scores), "tests": list(tests.values()),
+                 "manual": [{**m, "mean": round(statistics.fmean(m["points"]), 2) if m["points"] else None}
+                            for m in manual.values()]}
         if plots:
             entry["histogram"] = _histogram(scores, max_score, f"{aid}: {t['histogram'].lower()}", t)
             if tests:
@@ -274,7 +304,9 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
     students = []
     for name in sorted({r["student"] for r in results}):
         mine = {r.get("assignment"): r for r in results if r["student"] == name}
-        cells = [{"score": mine[a]["score"], "link": link(mine[a])} if a in mine else None for a in ids]
+        cells = [{"score": mine[a]["score"], "link": link(mine[a]),
+                  "pending": sum(1 for x in mine[a].get("tests") or [] if x.get("status") == "pending")}
+                 if a in mine else None for a in ids]
         students.append({"name": name, "cells": cells,
                          "total": sum(float(r["score"]) for r in mine.values())})
     isolation, weak = isolation_text([r.get("isolation") for r in results], t)

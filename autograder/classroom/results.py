@@ -61,14 +61,20 @@ def write_gradebook(results: list[dict], path) -> None:
         w.writerow(["student", "assignment", "score", "max_score", "status",
                     "auto_score", "days_late", "late_penalty", "comment", *columns])
         for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
-            per = {f"{r['assignment']}/{t['name']}": _fmt(t["score"]) for t in r["tests"]}
+            per = {f"{r['assignment']}/{t['name']}": PENDING if t.get("status") == PENDING else _fmt(t["score"])
+                   for t in r["tests"]}
             late = r.get("late") or {}
-            comments = "; ".join(a["comment"] for a in r.get("adjustments") or [] if a.get("comment"))
+            comments = "; ".join([*(f"{t['name']}: {t['mark']['comment']}" for t in r["tests"]
+                                    if (t.get("mark") or {}).get("comment")),
+                                  *(a["comment"] for a in r.get("adjustments") or [] if a.get("comment"))])
             w.writerow([r["student"], r["assignment"] or "", _fmt(r["score"]), _fmt(r["max_score"]),
                         r["status"], _fmt(r.get("raw_score", r["score"])), late.get("days_late", ""),
                         _fmt(late["penalty"]) if late else "", comments,
                         *[per.get(c, "") for c in columns]])
 
+
+#: a manually graded item no TA has marked yet (``engine.answers``): 0 points, not a failure
+PENDING = "pending"
 
 #: statuses of placeholder rows (no result file): not submitted (roster), not merged (a shard is missing)
 MISSING, NOT_MERGED = "missing", "shard-missing"
@@ -141,6 +147,14 @@ def gradescope(result: dict, lang: str = "ru") -> dict:
             "tags": [t["task"]] if t.get("task") else [],
             "visibility": t.get("visibility") if t.get("visibility") in GRADESCOPE_VISIBILITY else "visible",
         }
+        if t.get("manual"):  # Gradescope has no "pending": no status, and the output says so
+            from ..core.messages import text
+
+            entry.pop("status")
+            mark = t.get("mark") or {}
+            said = text("manual_marked" if t["status"] == "marked" else
+                        "manual_pending" if t["status"] == PENDING else "manual_no_answer", lang)
+            entry["output"] = "\n".join(x for x in (said, mark.get("comment", "")) if x)
         override = t.get("override")
         if override and override.get("comment"):
             entry["output"] = (entry["output"] + "\n" if entry["output"] else "") + override["comment"]
@@ -182,7 +196,7 @@ def junit_xml(results: list[dict]) -> str:
         name = f"{r['student']}/{r['assignment'] or Path(r['notebook']).stem}"
         tests = r["tests"]
         failures = sum(1 for t in tests if t["status"] == "failed")
-        skipped = sum(1 for t in tests if t["status"] in ("skipped", "not_run"))
+        skipped = sum(1 for t in tests if t["status"] in ("skipped", "not_run", PENDING))
         errors = 1 if r["status"] != "graded" else 0
         seconds = (r.get("timings") or {}).get("total", 0) or 0
         suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(tests) + errors),
@@ -204,6 +218,8 @@ def junit_xml(results: list[dict]) -> str:
                 ET.SubElement(case, "skipped", message=(t.get("output") or "")[:200])
             elif t["status"] == "not_run":
                 ET.SubElement(case, "skipped", message="not run: " + (r.get("errors") or ["?"])[0][:200])
+            elif t["status"] == PENDING:
+                ET.SubElement(case, "skipped", message="pending: graded by hand (autograder review)")
         if errors:
             case = ET.SubElement(suite, "testcase", classname=classname, name="grading", time="0")
             ET.SubElement(case, "error", message=r["status"], type=r["status"]).text = "\n".join(r.get("errors", []))
@@ -240,6 +256,9 @@ def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str
             notes.append(text("note_failed", lang, n=failed))
         if skipped:
             notes.append(text("note_skipped", lang, n=skipped))
+        pending = sum(1 for t in tests if t["status"] == PENDING)
+        if pending:
+            notes.append(text("note_pending", lang, n=pending))
         execution = r.get("execution") or {}
         if execution.get("timed_out"):
             notes.append(text("note_timed_out", lang))

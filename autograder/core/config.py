@@ -8,6 +8,7 @@
     deadline = 2026-12-01T23:59   # TOML date-time or an ISO 8601 string; no offset: local time
     late_policy = "per-day:10"    # none | zero | per-day:P
     overrides = "overrides.csv"   # manual adjustments
+    marks = "marks"               # the TA's marks of manually graded items: a CSV, a folder, or a list
     roster = "roster.csv"         # the class list
 
     [assignments.a01_neurons]     # per assignment: its own deadline and late rule
@@ -64,6 +65,7 @@ class Config:
     deadline: str | None = None
     late_policy: str = "none"
     overrides: Path | None = None
+    marks: tuple[Path, ...] = ()
     roster: Path | None = None
     bundle_url: str | None = None
     assignments: dict[str, AssignmentSettings] = field(default_factory=dict)
@@ -83,6 +85,8 @@ class Config:
         for key in ("data", "overrides", "roster"):
             if key in given:
                 given[key] = Path(given[key])
+        if "marks" in given:
+            given["marks"] = tuple(Path(m) for m in given["marks"])
         per = {key: None for key in ("deadline", "late_policy") if key in given}
         if per:
             given["assignments"] = {aid: dataclasses.replace(a, **per) for aid, a in self.assignments.items()}
@@ -157,6 +161,13 @@ def _path(root: Path):
     return check
 
 
+def _paths(root: Path):
+    def check(value, where: str) -> tuple[Path, ...]:
+        values = value if isinstance(value, list) else [value]
+        return tuple(_path(root)(v, where) for v in values)
+    return check
+
+
 def _keys(table, name: str, known: dict, where: Path) -> dict:
     """Check a table's keys against ``known`` ({key: converter}) and convert its values."""
     if not isinstance(table, dict):
@@ -189,7 +200,8 @@ def load(course_root: str | os.PathLike) -> Config:
                           "[assignments.<id>], [release])")
     grading = _keys(raw.get("grading", {}), "grading", {
         "jobs": _jobs, "sandbox": _choice(SANDBOX_LEVELS), "lang": _choice(LANGUAGES), "data": _path(root),
-        "deadline": _time, "late_policy": _late_policy, "overrides": _path(root), "roster": _path(root),
+        "deadline": _time, "late_policy": _late_policy, "overrides": _path(root), "marks": _paths(root),
+        "roster": _path(root),
     }, path)
     release = _keys(raw.get("release", {}), "release", {"bundle_url": _text}, path)
     per_assignment = raw.get("assignments", {})

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 #: the ``autograder`` package folder (a student bundle packages its course in ``_course/``)
@@ -31,6 +32,40 @@ class CourseNotFound(Exception):
     pass
 
 
+class ManualError(ValueError):
+    """A rubric's ``MANUAL`` list that cannot be used (one line: the file, the item, the key)."""
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A manually graded item of an assignment (a rubric's ``MANUAL`` entry).
+
+    id: its name in results and gradebooks (``sigmoid_slow``); task: the task it belongs to;
+    points: its maximum; cell: the solution notebook's answer cell, by cell id or tag; question:
+    what the student is asked; guide: what a good answer contains (for the TA; never shipped to
+    students).
+    """
+
+    id: str
+    task: str
+    points: float
+    cell: str
+    question: str
+    guide: str = ""
+
+    @property
+    def tag(self) -> str:
+        """The tag a release gives the answer cell of the student notebook."""
+        return f"{MANUAL_TAG_PREFIX}{self.id}"
+
+
+#: the answer cell of a manual item carries the tag ``manual:<item id>`` in released notebooks
+MANUAL_TAG_PREFIX = "manual:"
+MANUAL_KEYS = {"id": str, "task": str, "points": (int, float), "cell": str, "question": str, "guide": str}
+MANUAL_REQUIRED = ("id", "task", "points", "cell", "question")
+_MANUAL_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 @dataclass(frozen=True)
 class Assignment:
     """One assignment: its id, rubric, solution and student notebook, and settings."""
@@ -46,18 +81,82 @@ class Assignment:
             return self.config.get(name, DEFAULTS[name])
         raise AttributeError(name)
 
+    @property
+    def manual_items(self) -> tuple[ManualItem, ...]:
+        """The rubric's manually graded items (``MANUAL = [...]``); ManualError when it is wrong."""
+        try:
+            stamp = self.rubric.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        return _read_manual_cached(self.rubric, stamp)
+
+
+def _literal(rubric: Path, name: str):
+    """The value of the module-level literal ``name = ...`` of a rubric (not imported), or None."""
+    tree = ast.parse(rubric.read_text(encoding="utf-8"), str(rubric))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
 
 def read_config(rubric: Path) -> dict:
     """The literal ``ASSIGNMENT = {...}`` dict of a rubric, read without importing it."""
-    tree = ast.parse(rubric.read_text(encoding="utf-8"), str(rubric))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ASSIGNMENT" for t in node.targets):
-            value = ast.literal_eval(node.value)
-            unknown = set(value) - set(DEFAULTS)
-            if unknown:
-                raise ValueError(f"{rubric}: unknown ASSIGNMENT keys {sorted(unknown)}")
-            return value
-    return {}
+    value = _literal(rubric, "ASSIGNMENT")
+    if value is None:
+        return {}
+    unknown = set(value) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"{rubric}: unknown ASSIGNMENT keys {sorted(unknown)}")
+    return value
+
+
+@lru_cache(maxsize=32)
+def _read_manual_cached(rubric: Path, _mtime: int) -> tuple[ManualItem, ...]:
+    return read_manual(rubric)
+
+
+def read_manual(rubric: Path) -> tuple[ManualItem, ...]:
+    """The literal ``MANUAL = [{...}, ...]`` list of a rubric, read without importing it and
+    checked: every item has ``id`` (lower-case name, not ``test_...``), ``task``, ``points`` (> 0),
+    ``cell`` (answer cell id or tag), ``question`` and optionally ``guide``; ids are unique."""
+    try:
+        value = _literal(rubric, "MANUAL")
+    except ValueError as exc:
+        raise ManualError(f"{rubric}: MANUAL must be a literal list of dicts ({exc})") from None
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise ManualError(f"{rubric}: MANUAL must be a list of dicts, got {type(value).__name__}")
+    items, seen = [], set()
+    for n, raw in enumerate(value):
+        where = f"{rubric}: MANUAL[{n}]"
+        if not isinstance(raw, dict):
+            raise ManualError(f"{where}: must be a dict, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - set(MANUAL_KEYS))
+        if unknown:
+            raise ManualError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(MANUAL_KEYS)})")
+        missing = [k for k in MANUAL_REQUIRED if k not in raw]
+        if missing:
+            raise ManualError(f"{where}: missing key {missing[0]!r}")
+        for key, kind in MANUAL_KEYS.items():
+            if key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
+                raise ManualError(f"{where}: {key!r} must be {'a number' if key == 'points' else 'a string'}, "
+                                  f"got {raw[key]!r}")
+        if not _MANUAL_ID.fullmatch(raw["id"]) or raw["id"].startswith("test"):
+            raise ManualError(f"{where}: id {raw['id']!r} must be a lower-case name (a-z, 0-9, _) "
+                              "not starting with 'test'")
+        if raw["id"] in seen:
+            raise ManualError(f"{where}: id {raw['id']!r} is used twice")
+        if not 0 < raw["points"] < float("inf"):
+            raise ManualError(f"{where}: points must be a positive number, got {raw['points']!r}")
+        for key in ("task", "cell", "question"):
+            if not raw[key].strip():
+                raise ManualError(f"{where}: {key!r} must not be empty")
+        seen.add(raw["id"])
+        items.append(ManualItem(raw["id"], raw["task"], float(raw["points"]), raw["cell"], raw["question"],
+                                raw.get("guide", "")))
+    return tuple(items)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ RU = {
     "note_not_run": "проверки не запускались",
     "note_timed_out": "ноутбук остановлен по времени",
     "note_execution_errors": "ошибок при выполнении ноутбука: {n}",
+    "note_pending": "ждут ручной проверки: {n}",
+    "manual_pending": "Оценивается вручную: ответ ждёт проверки преподавателем.",
+    "manual_marked": "Оценено преподавателем вручную.",
+    "manual_no_answer": "Оценивается вручную: ответ не найден (ячейка ответа не заполнена).",
     "status_graded": "оценено", "status_ungraded": "не оценено", "status_error": "ошибка проверки",
 }
 
@@ -57,6 +61,10 @@ EN = {
     "note_not_run": "tests not run",
     "note_timed_out": "notebook timed out",
     "note_execution_errors": "{n} error(s) running the notebook",
+    "note_pending": "{n} pending manual grading",
+    "manual_pending": "Graded by hand: the answer waits for the instructor.",
+    "manual_marked": "Graded by hand by the instructor.",
+    "manual_no_answer": "Graded by hand: no answer found (the answer cell was left as released).",
     "status_graded": "graded", "status_ungraded": "ungraded", "status_error": "grading error",
 }
 

@@ -23,6 +23,7 @@ from ..sandbox import zygote
 from ..sandbox.runner import Runner, preload_for
 from .intake import (HARDLINK, MAX_NOTEBOOK_BYTES, SKIP_DIRS, SYMLINK, Refused, Target,  # noqa: F401
                      copy_regular, discover, neighbour_files, read_regular)
+from .answers import manual_tests
 from .protect import restore_protected
 from .scoring import run_rubric
 
@@ -222,7 +223,8 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
         result["status"] = "ungraded"
         result["reason"] = notice("not_notebook")
         result["errors"] = [render(result["reason"]), *problems]  # the reason, then the parser's words
-        result["tests"] = _zero_tests(assignment, cache) if assignment else []
+        result["tests"] = [*_zero_tests(assignment, cache), *manual_tests(assignment, None, run=False)] \
+            if assignment else []
         return _finish(result, dest)
     if assignment is None:
         result["status"] = "ungraded"
@@ -251,6 +253,8 @@ def grade_notebook(target: Target, course: Course, out_dir: Path, *, public_only
                           public_only=public_only)
     finally:
         zygote.release(zyg)
+    if result["status"] != "error":  # the manually graded items: pending until a TA marks them
+        result["tests"] += manual_tests(assignment, nb)
     return _finish(result, dest)
 
 

@@ -99,3 +99,124 @@ def test_report_page_shows_isolation_escapes_names_and_fits(pages):
     assert seen["isolation"] and not seen["isolation"]["hidden"] and "bwrap+uid" in seen["isolation"]["text"]
     assert "<b>bob</b>" in seen["text"]  # shown as text, not markup
     assert seen["sideways"] <= 0 and seen["wide"] == [], seen
+
+
+# ---- the review page (manually graded items) and the similarity pages ------------------------------
+
+REVIEW_PROBE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="page" src="%s" style="width:1024px;height:800px;border:0"></iframe>
+<script>
+document.getElementById("page").onload = function () {
+  var w = this.contentWindow, d = this.contentDocument, out = {};
+  var cards = d.querySelectorAll("section.card");
+  out.cards = cards.length;
+  out.labels = Array.prototype.map.call(cards, function (c) { return c.querySelector("h3").innerText; });
+  out.images = d.querySelectorAll("section.card img").length;
+  out.prefilled = Array.prototype.map.call(cards, function (c) { return c.querySelector("input.points").value; });
+  function type(card, points, comment) {
+    var p = card.querySelector("input.points"), t = card.querySelector("textarea.comment");
+    p.value = points; p.dispatchEvent(new Event("input"));
+    t.value = comment; t.dispatchEvent(new Event("input"));
+  }
+  type(cards[0], "0,5", 'half, "saturation" only');
+  type(cards[cards.length - 1], "7", "too many");
+  cards[1].querySelector("button.quick[data-value='0']").click();
+  out.csv = w.reviewCsv();
+  out.shown = d.getElementById("csv-text").value;
+  out.marked = d.getElementById("marked-count").innerText;
+  out.invalid = d.getElementById("invalid").hidden ? 0 : d.getElementById("invalid-count").innerText;
+  out.sideways = d.documentElement.scrollWidth - d.documentElement.clientWidth;
+  out.stored = Object.keys(JSON.parse(w.localStorage.getItem("autograder-review:" + d.body.dataset.token) || "{}")).length;
+  var pre = document.createElement("pre");
+  pre.id = "probe-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+};
+</script></body></html>"""
+
+
+def _run_probe(page, probe_html: str) -> dict:
+    probe = page.parent / f"probe-{page.stem}.html"
+    probe.write_text(probe_html % page.name, encoding="utf-8")
+    run = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={page.parent / 'chromium-profile'}", "--allow-file-access-from-files",
+         "--virtual-time-budget=10000", "--window-size=1100,900", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="probe-result">(.*?)</pre>', run.stdout, re.S)
+    assert found, f"the probe page did not report (rc {run.returncode}): {run.stderr[-800:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_review_page_turns_the_marks_typed_into_a_csv(tmp_path):
+    """The demo class's a03 question: answers (perfect's with its plot), the demo mark filled in;
+    typing points and comments gives the CSV the gradebook reads back."""
+    from pathlib import Path
+
+    from autograder.classroom.policy import read_marks
+    from autograder.classroom.review import write_review
+    from autograder.core.course import Course
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed")
+    root = Path(__file__).resolve().parents[2]
+    (page,) = write_review(Course(root), [root / "demo" / "class"], tmp_path, assignment="a03_modules",
+                           marks=read_marks([root / "demo" / "marks"]))
+    seen = _run_probe(page, REVIEW_PROBE)
+    assert seen["cards"] == 6 and seen["images"] == 1 and seen["sideways"] <= 0, seen
+    assert seen["labels"][:2] == ["a03-extra-epoch", "perfect"] and seen["prefilled"][1] == "1"
+    assert seen["marked"] == "2" and seen["invalid"] == "1" and seen["stored"] == 6
+    assert seen["csv"].replace("\r\n", "\n") == seen["shown"].replace("\r\n", "\n")
+    (tmp_path / "marks.csv").write_text(seen["csv"], encoding="utf-8")
+    marks = {m.student: m for m in read_marks([tmp_path / "marks.csv"])}
+    assert set(marks) == {"a03-extra-epoch", "perfect"}  # the invalid 7 points are left out
+    assert (marks["a03-extra-epoch"].points, marks["a03-extra-epoch"].comment) == (0.5, 'half, "saturation" only')
+    assert marks["perfect"].points == 0 and len(marks["perfect"].answer) == 12
+
+
+SIMILARITY_PROBE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="page" src="%s" style="width:1024px;height:800px;border:0"></iframe>
+<script>
+document.getElementById("page").onload = function () {
+  var d = this.contentDocument, out = {};
+  out.flagged = d.querySelectorAll("tr.flagged").length;
+  out.rows = d.querySelectorAll("table.pairs tbody tr").length;
+  var a = d.getElementById("side-a"), b = d.getElementById("side-b");
+  if (a && b) {
+    var ra = a.getBoundingClientRect(), rb = b.getBoundingClientRect();
+    out.side_by_side = ra.right <= rb.left + 1 && ra.width > 300 && rb.width > 300;
+    out.marks = [a.querySelectorAll("mark").length, b.querySelectorAll("mark").length];
+    var m = a.querySelector("mark");
+    out.colour = m ? d.defaultView.getComputedStyle(m).backgroundColor : null;
+  }
+  out.sideways = d.documentElement.scrollWidth - d.documentElement.clientWidth;
+  out.text = d.body.innerText;
+  var pre = document.createElement("pre");
+  pre.id = "probe-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+};
+</script></body></html>"""
+
+
+def test_similarity_pages_rank_the_copies_and_show_them_side_by_side(tmp_path):
+    from pathlib import Path
+
+    from autograder.classroom.similarity import run
+    from autograder.core.course import Course
+
+    from classroom.similar_class import make_class
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed")
+    course = Course(Path(__file__).resolve().parents[2])
+    make_class(tmp_path / "class", course.assignments["a01_neurons"].student, "a01_neurons", independent=6,
+               copies=((0, "all"), (1, "rename")))
+    report = run(course, [tmp_path / "class"], tmp_path / "out", jobs=1, lang="en")
+    seen = _run_probe(tmp_path / "out" / "index.html", SIMILARITY_PROBE)
+    assert seen["flagged"] == 2 and seen["rows"] >= 2 and seen["sideways"] <= 0, seen
+    top = report.pairs["a01_neurons"][0]
+    pair = _run_probe(tmp_path / "out" / top.page, SIMILARITY_PROBE)
+    assert pair["side_by_side"] and min(pair["marks"]) >= 1 and pair["colour"] not in (None, "rgba(0, 0, 0, 0)")
+    assert top.a.label in pair["text"] and top.b.label in pair["text"] and pair["sideways"] <= 0
