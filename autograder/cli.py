@@ -41,9 +41,12 @@ def _configure_report(args, course) -> None:
     args.roster = str(cfg.roster) if cfg.roster else None
 
 
-def _policy(args):
-    """(LateRules, overrides) from the settled options; PolicyError on bad input."""
-    from .classroom.policy import PolicyError, read_overrides
+def _policy(args, course=None, students=None):
+    """(LateRules, overrides) from the settled options; PolicyError on bad input, also for an
+    override naming a student (of ``students``, when given), assignment or test (of ``course``,
+    when given) that does not exist."""
+    from .classroom.policy import PolicyError, check_overrides, read_overrides
+    from .classroom.rubric import course_tests
 
     late = args.config.late_rules()
     overrides = []
@@ -51,7 +54,16 @@ def _policy(args):
         if not Path(args.overrides).is_file():
             raise PolicyError(f"no such overrides file: {args.overrides}")
         overrides = read_overrides(Path(args.overrides))
+        if course is not None:
+            check_overrides(overrides, students=students, tests=course_tests(course))
     return late, overrides
+
+
+def _known_students(out: Path, roster, *more) -> set[str]:
+    """Who an override may name: the students of the class, of the results folder and of the roster."""
+    from .classroom.results import load_results
+
+    return {*(r["student"] for r in load_results(out)), *(s.id for s in roster or ()), *more}
 
 
 def _roster(args):
@@ -67,10 +79,14 @@ def _publish(args, course, out: Path, late, overrides, roster, absent=()):
     from .classroom.merge import publish
     from .classroom.policy import unmatched_overrides
 
+    from .classroom.rubric import course_points
+
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
+    released = args.config.released
     done = publish(out, late=late, overrides=overrides, roster=roster,
-                   assignments=list(course.assignments) if course else None, absent=absent,
-                   lang=args.lang, feedback=not args.no_feedback, titles=titles)
+                   assignments=list(released) if released is not None else None, absent=absent,
+                   lang=args.lang, feedback=not args.no_feedback, titles=titles,
+                   possible=course_points(course) if course else None, weights=args.config.weights())
     for o in unmatched_overrides(overrides, done.results):
         print(f"autograder: warning: overrides line {o.line}: no graded submission of {o.student!r} "
               f"for {o.assignment!r}", file=sys.stderr)
@@ -96,8 +112,8 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
 
     try:
         _configure(args, course)
-        late, overrides = _policy(args)
         roster = _roster(args)
+        late, overrides = _policy(args, course, _known_students(out, roster, *(t.student for t in targets)))
     except (ConfigError, PolicyError, RosterError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []
@@ -191,9 +207,11 @@ def _cmd_merge(args) -> int:
         return 2
     try:
         _configure_report(args, course)
-        late, overrides = _policy(args)
         roster = _roster(args)
         shards = check_shards([Path(d) for d in args.dirs], allow_missing=args.allow_missing)
+        students = {key[0] for m in shards.manifests.values()
+                    for key in [*(m.get("keys") or []), *((m.get("class") or {}).get("keys") or [])]}
+        late, overrides = _policy(args, course, _known_students(out, roster, *students))
     except (ConfigError, PolicyError, RosterError, MergeError) as exc:
         print(f"autograder merge: {exc}", file=sys.stderr)
         return 2
@@ -240,7 +258,12 @@ def _cmd_submissions(args) -> int:
     targets = [t for p in args.paths for t in student_folder(Path(p), discover([Path(p)]), course)]
     data = Path(args.data) if args.data else course.data_dir()
     planned = plan(targets, course, out, grading_options(args.public_only, data))
-    rows = listing(planned, load_results(out), list(course.assignments), roster, late)
+    results = load_results(out)
+    released = settings.config.released
+    expected = list(released) if released is not None else sorted(
+        {p.dest.name for p in planned if p.dest.name in course.assignments}
+        | {r["assignment"] for r in results if r.get("assignment")})
+    rows = listing(planned, results, expected, roster, late)
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as fh:
             w = _CsvWriter(fh)  # student names are the students' folder names: no formula cells
@@ -248,7 +271,7 @@ def _cmd_submissions(args) -> int:
             for r in rows:
                 w.writerow([r[c] for c in LISTING_COLUMNS])
     shown = [c for c in LISTING_COLUMNS if c != "notebook" and (c != "on_roster" or roster is not None)
-             and (c != "days_late" or late is not None) and (c != "name" or roster is not None)]
+             and (c not in ("days_late", "note") or late is not None) and (c != "name" or roster is not None)]
     widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in shown}
     print("  ".join(c.ljust(widths[c]) for c in shown))
     for r in rows:

@@ -45,6 +45,7 @@ STRINGS = {
         "plot_scores": "баллы", "plot_count": "работ",
         "notices": "Замечания", "not_run": "не запускалась",
         "not_run_tests": "Проверки не запускались",
+        "missing": "Не сдано", "missing_none": "Все сдали.", "late_note": "Время сдачи",
     },
     "en": {
         "feedback": "Feedback", "student": "Student", "notebook": "Notebook", "assignment": "Assignment",
@@ -74,6 +75,7 @@ STRINGS = {
         "plot_scores": "points", "plot_count": "submissions",
         "notices": "Notices", "not_run": "not run",
         "not_run_tests": "Tests not run",
+        "missing": "Not handed in", "missing_none": "Everyone handed in.", "late_note": "Submission time",
     },
 }
 LANGS = tuple(STRINGS)
@@ -158,13 +160,16 @@ def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> s
     if execution.get("errors"):
         problems.append({"title": t["execution_errors"], "entries": [str(x) for x in execution["errors"]]})
     notices = [render(n, lang) for n in result.get("notices") or []]
+    from .policy import late_notes
+
+    late = late_notes(result.get("late"), lang)
     tests = result.get("tests") or []
     not_run = [x for x in tests if x.get("status") == "not_run"]
     notebook_name = Path(result.get("notebook") or "").name
     isolation, weak = isolation_text([result.get("isolation")], t)
     return _env().get_template("feedback.html.j2").render(
         r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(tests),
-        reason=reason, notices=notices, not_run=not_run,
+        reason=reason, notices=notices, not_run=not_run, late_notes=late,
         run_tests=[x for x in tests if x.get("status") != "not_run"],
         isolation=isolation, isolation_weak=weak,
         notebook_name=notebook_name, status_text=t.get(f"status_{result.get('status')}", result.get("status")),
@@ -216,12 +221,24 @@ def _passrate_plot(tests: list[dict], title: str) -> str:
     return _png(fig)
 
 
+def missing_by_assignment(absent) -> dict[str, list[str]]:
+    """``{assignment: [students]}`` of the placeholder rows (``missing``: on the roster, nothing
+    handed in; ``shard-missing``: not merged), sorted."""
+    found: dict[str, list[str]] = {}
+    for r in absent:
+        if r.get("assignment"):
+            found.setdefault(r["assignment"], []).append(r["student"])
+    return {aid: sorted(found[aid]) for aid in sorted(found)}
+
+
 def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, str] | None = None,
-                      plots: bool = True, slowest: int = 10) -> str:
-    """The class overview: per assignment statistics, histograms, pass rate per test,
-    failing and slowest submissions, and the student x assignment table."""
+                      plots: bool = True, slowest: int = 10, absent=()) -> str:
+    """The class overview: per assignment statistics, histograms, pass rate per test, what is
+    missing (``absent``: the roster's placeholder rows), failing and slowest submissions, and the
+    student x assignment table."""
     t = _strings(lang)
     titles = titles or {}
+    missing = missing_by_assignment(absent)
     link = lambda r: quote(submission_dir(r)) + "/feedback.html"  # noqa: E731
     by_assignment: dict[str, list[dict]] = {}
     for r in results:
@@ -243,6 +260,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
         for e in tests.values():
             e["rate"] = e["passed"] / e["count"] if e["count"] else 0.0
         entry = {"id": aid, "title": titles.get(aid, ""), "count": len(rs), "max_score": max_score,
+                 "missing": missing.get(aid, []),
                  "mean": round(statistics.fmean(scores), 2), "median": statistics.median(scores),
                  "min": min(scores), "max": max(scores), "tests": list(tests.values())}
         if plots:
@@ -272,7 +290,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
 
     ids = [a["id"] for a in assignments]
     students = []
-    for name in sorted({r["student"] for r in results}):
+    for name in sorted({r["student"] for r in results} | {s for names in missing.values() for s in names}):
         mine = {r.get("assignment"): r for r in results if r["student"] == name}
         cells = [{"score": mine[a]["score"], "link": link(mine[a])} if a in mine else None for a in ids]
         students.append({"name": name, "cells": cells,
@@ -280,7 +298,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
     isolation, weak = isolation_text([r.get("isolation") for r in results], t)
     return _env().get_template("report.html.j2").render(
         t=t, lang=lang, css=_css(), assignments=assignments, failing=failing, slowest=slow,
-        isolation=isolation, isolation_weak=weak,
+        isolation=isolation, isolation_weak=weak, missing=missing,
         students=students, n_students=len(students), n_results=len(results),
         n_failed=sum(1 for r in results if r.get("status") != "graded"),
     )

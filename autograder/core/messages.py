@@ -31,6 +31,11 @@ RU = {
     "note_timed_out": "ноутбук остановлен по времени",
     "note_execution_errors": "ошибок при выполнении ноутбука: {n}",
     "status_graded": "оценено", "status_ungraded": "не оценено", "status_error": "ошибка проверки",
+    # lateness (policy.apply_policy's result["late"])
+    "note_late": "опоздание {days} дн.: −{penalty} ({rule})",
+    "late_mtime": "время сдачи известно лишь как время изменения файла: по нему опоздание {days} дн., "
+                  "штраф не начислен",
+    "late_unknown": "время сдачи неизвестно: опоздание не учтено",
 }
 
 EN = {
@@ -54,6 +59,10 @@ EN = {
     "note_timed_out": "notebook timed out",
     "note_execution_errors": "{n} error(s) running the notebook",
     "status_graded": "graded", "status_ungraded": "ungraded", "status_error": "grading error",
+    "note_late": "late {days} d: −{penalty} ({rule})",
+    "late_mtime": "the submission time is only the file's modification time: {days} day(s) late by it, "
+                  "not charged",
+    "late_unknown": "submission time unknown: lateness not charged",
 }
 
 MESSAGES = {"ru": RU, "en": EN}
