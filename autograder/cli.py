@@ -1,4 +1,5 @@
-"""Command line: ``autograder grade``, ``merge``, ``submissions``, ``ci``, ``release``, ``audit``, ``list``, ``new``."""
+"""Command line: ``autograder collect``, ``grade``, ``merge``, ``submissions``, ``export``, ``ci``, ``release``,
+``audit``, ``list``, ``new``."""
 from __future__ import annotations
 
 import argparse
@@ -283,6 +284,58 @@ def _cmd_submissions(args) -> int:
     return 0
 
 
+def _cmd_collect(args) -> int:
+    """An LMS's download (Moodle or Canvas zip, GitHub Classroom clones) -> the class layout."""
+    from .classroom.collect import CollectError, collect
+    from .classroom.policy import PolicyError, parse_time
+    from .classroom.roster import RosterError
+    from .core.config import ConfigError, load
+
+    try:
+        course = Course.locate(args.course)
+    except CourseNotFound:
+        course = None  # then assignments are told by --assignment, or not at all
+    try:
+        if args.assignment and course is not None and args.assignment not in course.assignments:
+            raise CollectError(f"--assignment {args.assignment}: no such assignment (known: "
+                               f"{', '.join(course.assignments)})")
+        cfg = load(course.root) if course is not None else None
+        roster_path = args.roster or (str(cfg.roster) if cfg is not None and cfg.roster else None)
+        settings = argparse.Namespace(roster=roster_path)
+        roster = _roster(settings)
+        until = parse_time(args.until) if args.until else None
+        missing = [p for p in args.sources if not Path(p).exists() and not Path(p).is_symlink()]
+        if missing:
+            raise CollectError(f"no such file or folder: {', '.join(missing)}")
+        done = collect([Path(p) for p in args.sources], Path(args.out), course, assignment=args.assignment,
+                       worksheet=Path(args.worksheet) if args.worksheet else None, roster=roster, until=until)
+    except (CollectError, ConfigError, PolicyError, RosterError) as exc:
+        print(f"autograder collect: {exc}", file=sys.stderr)
+        return 2
+    columns = ["student", "assignment", "notebook", "time", "note"]
+    rows = [{c: str(r[c]) for c in columns} for r in done.rows]
+    widths = {c: min(40, max([len(c), *(len(r[c]) for r in rows)])) for c in columns[:-1]}
+    print("  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip())
+    for r in rows:
+        print("  ".join(r[c][:40].ljust(widths[c]) for c in columns[:-1]) + "  " + r["note"])
+    for line in done.skipped:
+        print(f"autograder collect: skipped {line}", file=sys.stderr)
+    if done.not_on_roster:
+        print(f"autograder collect: warning: not on the roster (folders named by the LMS's id): "
+              f"{', '.join(done.not_on_roster)}", file=sys.stderr)
+    unknown = sum(1 for r in done.rows if r["time"] == "unknown")
+    students = len({r["student"] for r in done.rows})
+    print(f"\nwrote {len(done.rows)} submission(s) of {students} student(s) to {args.out} "
+          f"({sum(r['replaced'] for r in done.rows)} replaced); submission time unknown for {unknown} "
+          "(never charged late)")
+    if any(r["lms"] == "moodle" and r["time"] == "unknown" for r in done.rows):
+        print("Moodle's zip holds no submission times: add --worksheet (the assignment's grading worksheet CSV)")
+    if not done.rows:
+        print("autograder collect: no notebooks found", file=sys.stderr)
+        return 1
+    return 0
+
+
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
     from .engine.grade import read_notebook, recognise
@@ -433,6 +486,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--course", metavar="DIR",
                         help="course folder (with tests/grading/); default: found from the current folder")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    co = sub.add_parser("collect", help="turn an LMS's download into a class folder (one time per submission)",
+                        description="Write CLASS/<student>/<assignment>/<assignment>.ipynb and its timestamp.txt "
+                        "from a Moodle 'Download all submissions' zip, a Canvas submissions zip, or a folder of "
+                        "GitHub Classroom clones; students keep the LMS's id (CLASS/students.csv lists them).")
+    co.add_argument("sources", nargs="+", metavar="SOURCE", help="a Moodle or Canvas zip, or a folder of git clones")
+    co.add_argument("--out", required=True, metavar="CLASS", help="the class folder to write (added to)")
+    co.add_argument("--assignment", metavar="ID", help="the assignment of every notebook (default: recognised "
+                    "from each notebook's metadata, name or definitions)")
+    co.add_argument("--worksheet", metavar="CSV", help="Moodle: the assignment's grading worksheet, for the "
+                    "submission times and e-mail addresses")
+    co.add_argument("--roster", metavar="CSV", help="name the folders by this roster's ids (default: "
+                    "autograder.toml's roster)")
+    co.add_argument("--until", metavar="TIME", help="GitHub: take each repository as at its last commit "
+                    "before TIME (ISO 8601; default: HEAD)")
+    co.set_defaults(func=_cmd_collect)
 
     g = sub.add_parser("grade", help="grade notebooks, folders of notebooks or a class folder",
                        description="Grade submissions with every test (public and hidden), in parallel and "
