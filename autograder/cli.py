@@ -336,6 +336,62 @@ def _cmd_collect(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    """Grades to an LMS's import file, or the assignment's Gradescope autograder."""
+    from .classroom.export.gradescope import GradescopeError, build
+    from .classroom.export.lms import ExportError, export
+    from .classroom.results import load_results
+    from .classroom.roster import RosterError
+    from .classroom.rubric import course_points
+    from .core.config import ConfigError, load
+
+    if args.kind == "gradescope":
+        try:
+            names = build(Course.locate(args.course), args.assignment, Path(args.out))
+        except GradescopeError as exc:
+            print(f"autograder export: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.out}: {len(names)} file(s) (setup.sh, run_autograder, requirements.txt, the package, "
+              f"the course's {args.assignment}{' and its secret' if any(n.endswith('.autograder-secret') for n in names) else ''}); "
+              "upload it as the assignment's autograder on Gradescope (Configure Autograder → zip)")
+        return 0
+    try:
+        course = Course.locate(args.course)
+    except CourseNotFound:
+        if args.course:
+            raise
+        course = None
+    results_dir = Path(args.results)
+    try:
+        cfg = load(course.root) if course is not None else None
+        roster_path = args.roster or (str(cfg.roster) if cfg is not None and cfg.roster else None)
+        roster = _roster(argparse.Namespace(roster=roster_path))
+        if not results_dir.is_dir():
+            raise ExportError(f"no such results folder: {results_dir}")
+        results = load_results(results_dir)
+        if not results:
+            raise ExportError(f"{results_dir}: no results (grade the class first: autograder grade CLASS --out "
+                              f"{results_dir})")
+        done = export(args.kind, results, Path(args.out), roster=roster,
+                      released=cfg.released if cfg is not None else None,
+                      rubric_points=course_points(course) if course is not None else None,
+                      weights=cfg.weights() if cfg is not None else None, percent=args.percent,
+                      total=args.total, key=args.key, bom=args.bom, delimiter=args.delimiter)
+    except (ConfigError, ExportError, RosterError) as exc:
+        print(f"autograder export: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {done.path}: {done.rows} student(s)")
+    if done.failed:
+        print(f"autograder export: warning: grading failed, left empty (regrade them): {', '.join(done.failed)}",
+              file=sys.stderr)
+    if done.left_out:
+        need = {"canvas": "a Canvas ID (a numeric folder name, or the roster's ID / SIS User ID / SIS Login ID)",
+                "moodle": f"the roster's {'e-mail' if args.key == 'email' else 'ID number'}"}[args.kind]
+        print(f"autograder export: left out, no {need}: {', '.join(done.left_out)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def ci_targets(root: Path, course: Course, student: str, out: Path):
     """The notebooks of a student's repository that belong to an assignment of the course."""
     from .engine.grade import read_notebook, recognise
@@ -538,6 +594,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--public-only", action="store_true", help="the class was graded with --public-only")
     s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     s.set_defaults(func=_cmd_submissions)
+
+    ex = sub.add_parser("export", help="grades to an LMS's import file; the assignment's Gradescope autograder",
+                        description="canvas|moodle|csv RESULTS --out FILE: the file the LMS imports, from a results "
+                        "folder (final scores, 0 for released work a roster student did not hand in). "
+                        "gradescope ASSIGNMENT --out autograder.zip: the autograder Gradescope runs.")
+    kinds = ex.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, what in (("canvas", "Canvas's gradebook CSV (identity columns, a Points Possible row)"),
+                       ("moodle", "Moodle's grade import CSV, keyed by e-mail or ID number"),
+                       ("csv", "a spreadsheet: student, name, email, assignments, total; points possible first")):
+        k = kinds.add_parser(kind, help=what, description=what)
+        k.add_argument("results", metavar="RESULTS", help="the results folder of autograder grade")
+        k.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+        k.add_argument("--roster", metavar="CSV", help="the class roster, or the LMS's own gradebook export "
+                       "(default: autograder.toml's roster)")
+        k.add_argument("--percent", action="store_true", help="scores in percent of each assignment's points")
+        k.add_argument("--bom", action="store_true", help="Excel-safe UTF-8: a byte order mark first")
+        k.add_argument("--delimiter", default=",", help="the separator (Excel in locales with a decimal comma: ';')")
+        k.add_argument("--total", action="store_true", default=kind == "csv",
+                       help="a total column (weights: [assignments.<id>] weight in autograder.toml)")
+        k.add_argument("--key", choices=("email", "idnumber"), default="email",
+                       help="moodle: the column Moodle matches students by (default: %(default)s)")
+        k.set_defaults(func=_cmd_export)
+    gs = kinds.add_parser("gradescope", help="the Gradescope autograder zip of one assignment",
+                          description="setup.sh, run_autograder, requirements.txt, the package and the course's "
+                          "assignment (rubric with its hidden tests, solution, data, secret): the same rubric "
+                          "grades on Gradescope and writes /autograder/results/results.json.")
+    gs.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id, e.g. a01_neurons")
+    gs.add_argument("--out", default="autograder.zip", help="the zip to write (default: %(default)s)")
+    gs.set_defaults(func=_cmd_export)
 
     c = sub.add_parser("ci", help="grade a student's repository with the public tests (CI)",
                        description="Grade the assignment notebooks of a student's repository with the public "

@@ -118,13 +118,14 @@ def grades_csv(results: list[dict], roster=None, weights: dict[str, float] | Non
         row = scores.setdefault(r["student"], {})
         if r["assignment"] and r.get("status") != NOT_MERGED:
             row[r["assignment"]] = r["score"]
-    people = {s.id: s for s in roster or ()}
+    from .roster import find
+
     buf = io.StringIO()
     w = _CsvWriter(buf)
     w.writerow(["student", *(["name", "email"] if roster is not None else []), *aids, "total"])
     for student in sorted(scores):
         row = scores[student]
-        who = people.get(student)
+        who = find(roster, student) if roster else None
         names = [who.name, who.email] if who else ["", ""]
         w.writerow([student, *(names if roster is not None else []),
                     *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(weighted_total(row, possible, weights))])

@@ -115,17 +115,22 @@ def missing_rows(results: list[dict], roster: list[Student], assignments: list[s
     """Placeholder rows (status ``missing``, 0 points, no tests) for each roster student and
     assignment without a result; ``max_score`` is the assignment's points possible
     (``results.points_possible``: its results' maximum, else ``possible``, the rubric's)."""
-    have = {(r["student"], r.get("assignment")) for r in results}
+    have = {(_on_roster(roster, r["student"]), r.get("assignment")) for r in results}
     maxima = points_possible(results, possible)
     return [{"student": s.id, "assignment": aid, "notebook": None, "score": 0.0,
              "max_score": maxima.get(aid, 0.0), "status": MISSING, "errors": ["не сдано"], "tests": []}
             for s in roster for aid in assignments if (s.id, aid) not in have]
 
 
+def _on_roster(roster: list[Student], student: str) -> str:
+    """The roster id of a student folder name (``find``), or the name itself."""
+    found = find(roster, student)
+    return found.id if found else student
+
+
 def not_on_roster(results: list[dict], roster: list[Student]) -> list[str]:
-    """Students with results who are not on the roster (sorted)."""
-    ids = {s.id for s in roster}
-    return sorted({r["student"] for r in results} - ids)
+    """Students with results who are not on the roster, by id or name (sorted)."""
+    return sorted({r["student"] for r in results if find(roster, r["student"]) is None})
 
 
 #: the columns of ``autograder submissions --csv``

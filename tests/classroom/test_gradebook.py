@@ -118,3 +118,23 @@ def test_weights_make_the_total(fake, klass, small_course, tmp_path):
     grades = table(out / "grades.csv", ("student",))
     assert float(grades[("ann",)]["total"]) == pytest.approx(60 * 3 / 3 + 40 * 2 / 3, abs=1e-4)
     assert float(grades[("dan",)]["total"]) == 40                # a01_more only, full marks
+
+
+def test_an_lms_gradebook_export_is_a_roster(fake, klass, small_course, tmp_path, capsys):
+    """Moodle's export names students by first and last name: matched to the folders by name
+    (order and case aside); Canvas's by ID, its Points Possible row skipped."""
+    moodle = roster(tmp_path, "First name,Last name,ID number,Email address\nAnn,,A-1,ann@example.org\n"
+                              "Zed,,Z-1,zed@example.org\n")
+    out = tmp_path / "out"
+    assert grade_cli(small_course, klass, out, "--roster", str(moodle)) == 0
+    assert "ann" not in capsys.readouterr().err.split("graded anyway:")[-1].split(",")[0]
+    book = table(out / "gradebook.csv")
+    assert ("Ann", "a00_tiny") not in book and book[("Zed", "a00_tiny")]["status"] == "missing"
+    grades = table(out / "grades.csv", ("student",))
+    assert grades[("ann",)]["email"] == "ann@example.org"
+    from autograder.classroom.roster import read_roster
+
+    canvas = roster(tmp_path, "Student,ID,SIS User ID,SIS Login ID,Section\n    Points Possible,,,,\n"
+                              "\"Petrova, Anna\",12345,S-1,anna,NN-1\n")
+    [anna] = read_roster(canvas)
+    assert (anna.id, anna.name, anna.get("sis user id"), anna.get("section")) == ("12345", "Petrova, Anna", "S-1", "NN-1")
