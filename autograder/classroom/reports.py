@@ -45,7 +45,7 @@ STRINGS = {
         "plot_scores": "баллы", "plot_count": "работ",
         "notices": "Замечания", "not_run": "не запускалась",
         "not_run_tests": "Проверки не запускались",
-        "missing": "Не сдано", "missing_none": "Все сдали.", "late_note": "Время сдачи",
+        "missing": "Не сдано", "late_title": "Опоздания", "late_none": "Опозданий нет.", "missing_none": "Все сдали.", "late_note": "Время сдачи",
     },
     "en": {
         "feedback": "Feedback", "student": "Student", "notebook": "Notebook", "assignment": "Assignment",
@@ -75,7 +75,7 @@ STRINGS = {
         "plot_scores": "points", "plot_count": "submissions",
         "notices": "Notices", "not_run": "not run",
         "not_run_tests": "Tests not run",
-        "missing": "Not handed in", "missing_none": "Everyone handed in.", "late_note": "Submission time",
+        "missing": "Not handed in", "late_title": "Lateness", "late_none": "No late submissions.", "missing_none": "Everyone handed in.", "late_note": "Submission time",
     },
 }
 LANGS = tuple(STRINGS)
@@ -278,6 +278,16 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
                             "status": r.get("status"), "link": link(r),
                             "problem": "\n".join(str(n) for n in notes[:4])[:1500]})
 
+    from .policy import late_notes
+
+    late = []
+    for r in sorted(results, key=lambda r: (r["student"], r.get("assignment") or "")):
+        info, notes = r.get("late") or {}, late_notes(r.get("late"), lang)
+        if info.get("days_late") or notes:
+            late.append({"student": r["student"], "assignment": r.get("assignment") or "?", "link": link(r),
+                         "days": info.get("days_late") or 0, "penalty": fmt(info.get("penalty") or 0),
+                         "rule": info.get("rule", ""), "notes": "; ".join(notes)})
+
     def seconds(r, key):
         v = (r.get("timings") or {}).get(key)
         return v if isinstance(v, (int, float)) else None
@@ -298,7 +308,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
     isolation, weak = isolation_text([r.get("isolation") for r in results], t)
     return _env().get_template("report.html.j2").render(
         t=t, lang=lang, css=_css(), assignments=assignments, failing=failing, slowest=slow,
-        isolation=isolation, isolation_weak=weak, missing=missing,
+        isolation=isolation, isolation_weak=weak, missing=missing, late=late,
         students=students, n_students=len(students), n_results=len(results),
         n_failed=sum(1 for r in results if r.get("status") != "graded"),
     )
