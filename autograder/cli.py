@@ -114,7 +114,8 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
     try:
         _configure(args, course)
         roster = _roster(args)
-        late, overrides = _policy(args, course, _known_students(out, roster, *(t.student for t in targets)))
+        students = _known_students(out, roster, *(t.student for t in targets)) if args.overrides else None
+        late, overrides = _policy(args, course, students)
     except (ConfigError, PolicyError, RosterError) as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2, []

@@ -416,7 +416,8 @@ def github_submissions(source: Path, course, until: datetime | None = None,
     repos = [source] if is_repository(source) else sorted(
         p for p in source.iterdir() if not p.name.startswith(".") and not p.is_symlink() and is_repository(p))
     if not repos:
-        raise CollectError(f"{source}: no git clones in it (GitHub Classroom: a folder of clones)")
+        raise CollectError(f"{source}: no git clones in it (GitHub Classroom: a folder of clones; an "
+                           "unpacked Moodle or Canvas download: give the zip itself)")
     prefix = _prefix([r.resolve().name for r in repos], course) if len(repos) > 1 or course else ""
     subs, skipped = [], []
     for repo in repos:
@@ -513,6 +514,9 @@ def _assign_students(subs: list[Submission], roster: list[Student] | None) -> li
         who = None
         if roster is not None:
             who = find(roster, s.lms_id) if s.lms != "moodle" else None
+            if who is None and s.lms == "github":
+                who = next((r for r in roster if r.get("github", "github_username", "github username").casefold()
+                            == s.lms_id.casefold()), None)
             if who is None and s.email:
                 who = next((r for r in roster if r.email and r.email.casefold() == s.email.casefold()), None)
             if who is None and s.name:

@@ -230,6 +230,12 @@ def test_github_classroom_clones_are_timed_by_git(small_course, tmp_path, fake):
                                                              "boris-k": "2026-12-01T20:00+00:00"}
     assert b"a - b" in (tmp_path / "at-deadline" / "boris-k" / "a00_tiny" / "a00_tiny.ipynb").read_bytes()
 
+    # a roster with the students' GitHub logins names the folders by its ids
+    (tmp_path / "roster.csv").write_text("id,name,email,github\nA-17,Анна,anna@example.org,Anna\n", encoding="utf-8")
+    named = collect([tmp_path / "clones"], tmp_path / "named", small_course,
+                    roster=read_roster(tmp_path / "roster.csv"))
+    assert {r["student"] for r in named.rows} == {"A-17", "boris-k"} and named.not_on_roster == ["boris-k"]
+
 
 def test_a_git_file_pointing_elsewhere_is_not_a_clone(small_course, tmp_path):
     (tmp_path / "clones" / "a00-tiny-eve").mkdir(parents=True)

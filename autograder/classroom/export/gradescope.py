@@ -185,9 +185,9 @@ def run(root: Path, aid: str) -> dict:
     if not targets:
         data = _no_result(aid, found, "Ноутбук не найден / No notebook found")
     else:
-        work = Path(tempfile.mkdtemp(prefix="autograder-"))
-        results = grade_all(targets, course, work / "results", jobs=1, progress=False, resume=False,
-                            sandbox="auto")
+        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+            results = grade_all(targets, course, Path(work) / "results", jobs=1, progress=False, resume=False,
+                                sandbox="auto")
         mine = [apply_policy(r) for r in results if r.get("assignment") == aid]
         data = gradescope(mine[-1], lang) if mine else _no_result(
             aid, found, "Это не ноутбук этого задания / Not a notebook of this assignment")
