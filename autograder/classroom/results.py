@@ -285,10 +285,9 @@ def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str
         elif execution.get("errors"):
             notes.append(text("note_execution_errors", lang, n=len(execution["errors"])))
         late = r.get("late") or {}
-        if late.get("days_late"):
-            notes.insert(0, text("note_late", lang, days=late["days_late"], penalty=_fmt(late.get("penalty") or 0),
-                                 rule=late.get("rule", "")))
-        notes[:0] = late_notes(late, lang)
+        penalty = [text("note_late", lang, days=late["days_late"], penalty=_fmt(late.get("penalty") or 0),
+                        rule=late.get("rule", ""))] if late.get("days_late") else []
+        notes[:0] = [*penalty, *late_notes(late, lang)]  # first: the score shown is after them
         rows.append((r["student"], r["assignment"] or "?", f"{_fmt(r['score'])}/{_fmt(r['max_score'])}",
                      shorten("; ".join(notes), width)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -311,11 +310,17 @@ def _share(path: Path) -> None:
     import stat
 
     try:
-        st = os.lstat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # missing, or a link
+    try:
+        st = os.fstat(fd)
         if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) != SHARED_MODE:
-            os.chmod(path, SHARED_MODE, follow_symlinks=False)
-    except (OSError, NotImplementedError):
+            os.fchmod(fd, SHARED_MODE)
+    except OSError:
         pass
+    finally:
+        os.close(fd)
 
 
 #: the mode of the files a TA shares (feedback pages, reports, exports, the executed notebook):
