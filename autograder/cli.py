@@ -295,6 +295,8 @@ def _cmd_collect(args) -> int:
     try:
         course = Course.locate(args.course)
     except CourseNotFound:
+        if args.course:
+            raise
         course = None  # then assignments are told by --assignment, or not at all
     try:
         if args.assignment and course is not None and args.assignment not in course.assignments:

@@ -310,7 +310,13 @@ def read_worksheet(path: Path) -> dict[str, tuple[datetime | None, str, str]]:
         text = read_regular(Path(path), MAX_WORKSHEET_BYTES).decode("utf-8-sig", errors="replace")
     except OSError as exc:
         raise CollectError(f"{path}: cannot read the grading worksheet: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _worksheet_rows(csv.DictReader(io.StringIO(text)), path)
+    except csv.Error as exc:
+        raise CollectError(f"{path}: not a CSV file ({exc})") from None
+
+
+def _worksheet_rows(reader: csv.DictReader, path: Path) -> dict[str, tuple[datetime | None, str, str]]:
     fields = [f or "" for f in reader.fieldnames or []]
     ident = _column(fields, "identifier", "идентификатор")
     when = _column(fields, "(submission)", "(ответ)", "(представленный ответ)")

@@ -10,7 +10,7 @@ import pytest
 
 from autograder import cli
 
-from fake_class import CALLS, add_submission, fake, klass, small_course  # noqa: F401  (fixtures)
+from fake_class import CALLS, fake, klass, small_course  # noqa: F401  (fixtures)
 from fake_class import RUBRIC
 
 
