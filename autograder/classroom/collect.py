@@ -362,8 +362,8 @@ def canvas_submissions(zf: zipfile.ZipFile) -> tuple[list[Submission], list[str]
         files, bad = _submission_files(zf, infos)
         skipped += bad
         name, late, ids = meta[user]
-        note = (f"canvas: user {user}, file {', '.join(ids)}; {'marked LATE' if late else 'not marked late'} "
-                "by Canvas; time unknown (Canvas's zip holds none)")
+        note = (f"canvas: {'marked LATE' if late else 'not marked late'} by Canvas; user {user}, file "
+                f"{', '.join(ids)}; time unknown (Canvas's zip holds none)")
         subs.append(Submission("canvas", user, name, files, None, note))
     return subs, skipped
 
