@@ -616,9 +616,11 @@ def build_parser() -> argparse.ArgumentParser:
         k.add_argument("--delimiter", default=",", help="the separator (Excel in locales with a decimal comma: ';')")
         k.add_argument("--total", action="store_true", default=kind == "csv",
                        help="a total column (weights: [assignments.<id>] weight in autograder.toml)")
-        k.add_argument("--key", choices=("email", "idnumber"), default="email",
-                       help="moodle: the column Moodle matches students by (default: %(default)s)")
-        k.set_defaults(func=_cmd_export)
+        if kind == "moodle":
+            k.add_argument("--key", choices=("email", "idnumber"), default="email",
+                           help="the column Moodle matches students by: Email address or ID number "
+                                "(default: %(default)s)")
+        k.set_defaults(func=_cmd_export, key="email")
     gs = kinds.add_parser("gradescope", help="the Gradescope autograder zip of one assignment",
                           description="setup.sh, run_autograder, requirements.txt, the package and the course's "
                           "assignment (rubric with its hidden tests, solution, data, secret): the same rubric "
