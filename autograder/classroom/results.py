@@ -51,7 +51,8 @@ def comments(result: dict, lang: str = "ru") -> str:
     rule could not charge and why (``policy.late_notes``)."""
     from .policy import late_notes
 
-    notes = [a["comment"] for a in result.get("adjustments") or [] if a.get("applied") and a.get("comment")]
+    notes = [a["comment"] for a in result.get("adjustments") or []
+             if a.get("applied", True) and a.get("comment")]  # an override of no test is not shown
     return "; ".join([*notes, *late_notes(result.get("late"), lang)])
 
 
