@@ -1,4 +1,5 @@
-"""Command line: ``autograder grade``, ``merge``, ``submissions``, ``ci``, ``release``, ``audit``, ``list``, ``new``."""
+"""Command line: ``autograder collect``, ``grade``, ``merge``, ``submissions``, ``export``, ``ci``, ``release``,
+``audit``, ``list``, ``new``."""
 from __future__ import annotations
 
 import argparse
@@ -45,9 +46,12 @@ def _configure_report(args, course) -> None:
     args.roster = str(cfg.roster) if cfg.roster else None
 
 
-def _policy(args):
-    """(LateRules, overrides) from the settled options; PolicyError on bad input."""
-    from .classroom.policy import PolicyError, read_overrides
+def _policy(args, course=None, students=None):
+    """(LateRules, overrides) from the settled options; PolicyError on bad input, also for an
+    override naming a student (of ``students``, when given), assignment or test (of ``course``,
+    when given) that does not exist."""
+    from .classroom.policy import PolicyError, check_overrides, read_overrides
+    from .classroom.rubric import course_tests
 
     late = args.config.late_rules()
     overrides = []
@@ -55,6 +59,8 @@ def _policy(args):
         if not Path(args.overrides).is_file():
             raise PolicyError(f"no such overrides file: {args.overrides}")
         overrides = read_overrides(Path(args.overrides))
+        if course is not None:
+            check_overrides(overrides, students=students, tests=course_tests(course))
     return late, overrides
 
 
@@ -63,6 +69,13 @@ def _marks(args):
     from .classroom.policy import read_marks
 
     return read_marks(args.marks) if getattr(args, "marks", None) else []
+
+
+def _known_students(out: Path, roster, *more) -> set[str]:
+    """Who an override may name: the students of the class, of the results folder and of the roster."""
+    from .classroom.results import load_results
+
+    return {*(r["student"] for r in load_results(out)), *(s.id for s in roster or ()), *more}
 
 
 def _roster(args):
@@ -78,10 +91,14 @@ def _publish(args, course, out: Path, late, overrides, roster, absent=(), marks=
     from .classroom.merge import publish
     from .classroom.policy import mark_warnings, unmatched_overrides
 
+    from .classroom.rubric import course_points
+
     titles = {a.id: a.title for a in course.assignments.values() if a.title} if course else {}
+    released = args.config.released
     done = publish(out, late=late, overrides=overrides, roster=roster,
-                   assignments=list(course.assignments) if course else None, absent=absent,
-                   lang=args.lang, feedback=not args.no_feedback, titles=titles, marks=marks)
+                   assignments=list(released) if released is not None else None, absent=absent,
+                   lang=args.lang, feedback=not args.no_feedback, titles=titles, marks=marks,
+                   possible=course_points(course) if course else None, weights=args.config.weights())
     for line in mark_warnings(marks, done.results):
         print(f"autograder: warning: marks: {line}", file=sys.stderr)
     for o in unmatched_overrides(overrides, done.results):
@@ -109,9 +126,10 @@ def _grade_and_report(args, course, targets, out: Path, *, public_only: bool) ->
 
     try:
         _configure(args, course)
-        late, overrides = _policy(args)
-        marks = _marks(args)
         roster = _roster(args)
+        students = _known_students(out, roster, *(t.student for t in targets)) if args.overrides else None
+        late, overrides = _policy(args, course, students)
+        marks = _marks(args)
         for a in course.assignments.values():
             a.manual_items  # a broken MANUAL list stops here, not in every submission
     except (ConfigError, PolicyError, RosterError, ManualError) as exc:
@@ -207,10 +225,12 @@ def _cmd_merge(args) -> int:
         return 2
     try:
         _configure_report(args, course)
-        late, overrides = _policy(args)
         marks = _marks(args)
         roster = _roster(args)
         shards = check_shards([Path(d) for d in args.dirs], allow_missing=args.allow_missing)
+        students = {key[0] for m in shards.manifests.values()
+                    for key in [*(m.get("keys") or []), *((m.get("class") or {}).get("keys") or [])]}
+        late, overrides = _policy(args, course, _known_students(out, roster, *students))
     except (ConfigError, PolicyError, RosterError, MergeError) as exc:
         print(f"autograder merge: {exc}", file=sys.stderr)
         return 2
@@ -257,7 +277,12 @@ def _cmd_submissions(args) -> int:
     targets = [t for p in args.paths for t in student_folder(Path(p), discover([Path(p)]), course)]
     data = Path(args.data) if args.data else course.data_dir()
     planned = plan(targets, course, out, grading_options(args.public_only, data))
-    rows = listing(planned, load_results(out), list(course.assignments), roster, late)
+    results = load_results(out)
+    released = settings.config.released
+    expected = list(released) if released is not None else sorted(
+        {p.dest.name for p in planned if p.dest.name in course.assignments}
+        | {r["assignment"] for r in results if r.get("assignment")})
+    rows = listing(planned, results, expected, roster, late)
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as fh:
             w = _CsvWriter(fh)  # student names are the students' folder names: no formula cells
@@ -265,7 +290,7 @@ def _cmd_submissions(args) -> int:
             for r in rows:
                 w.writerow([r[c] for c in LISTING_COLUMNS])
     shown = [c for c in LISTING_COLUMNS if c != "notebook" and (c != "on_roster" or roster is not None)
-             and (c != "days_late" or late is not None) and (c != "name" or roster is not None)]
+             and (c not in ("days_late", "note") or late is not None) and (c != "name" or roster is not None)]
     widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in shown}
     print("  ".join(c.ljust(widths[c]) for c in shown))
     for r in rows:
@@ -352,6 +377,116 @@ def _cmd_review(args) -> int:
         return 2
     print(f"index: {Path(args.out) / 'index.html'}; save the marks from each page and pass them to "
           "autograder grade --marks FILE|DIR (or set grading.marks in autograder.toml)")
+    return 0
+
+
+def _cmd_collect(args) -> int:
+    """An LMS's download (Moodle or Canvas zip, GitHub Classroom clones) -> the class layout."""
+    from .classroom.collect import CollectError, collect
+    from .classroom.policy import PolicyError, parse_time
+    from .classroom.roster import RosterError
+    from .core.config import ConfigError, load
+
+    try:
+        course = Course.locate(args.course)
+    except CourseNotFound:
+        if args.course:
+            raise
+        course = None  # then assignments are told by --assignment, or not at all
+    try:
+        if args.assignment and course is not None and args.assignment not in course.assignments:
+            raise CollectError(f"--assignment {args.assignment}: no such assignment (known: "
+                               f"{', '.join(course.assignments)})")
+        cfg = load(course.root) if course is not None else None
+        roster_path = args.roster or (str(cfg.roster) if cfg is not None and cfg.roster else None)
+        settings = argparse.Namespace(roster=roster_path)
+        roster = _roster(settings)
+        until = parse_time(args.until) if args.until else None
+        missing = [p for p in args.sources if not Path(p).exists() and not Path(p).is_symlink()]
+        if missing:
+            raise CollectError(f"no such file or folder: {', '.join(missing)}")
+        done = collect([Path(p) for p in args.sources], Path(args.out), course, assignment=args.assignment,
+                       worksheet=Path(args.worksheet) if args.worksheet else None, roster=roster, until=until)
+    except (CollectError, ConfigError, PolicyError, RosterError) as exc:
+        print(f"autograder collect: {exc}", file=sys.stderr)
+        return 2
+    columns = ["student", "assignment", "notebook", "time", "note"]
+    rows = [{c: str(r[c]) for c in columns} for r in done.rows]
+    widths = {c: min(40, max([len(c), *(len(r[c]) for r in rows)])) for c in columns[:-1]}
+    print("  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip())
+    for r in rows:
+        print("  ".join(r[c][:40].ljust(widths[c]) for c in columns[:-1]) + "  " + r["note"])
+    for line in done.skipped:
+        print(f"autograder collect: skipped {line}", file=sys.stderr)
+    if done.not_on_roster:
+        print(f"autograder collect: warning: not on the roster (folders named by the LMS's id): "
+              f"{', '.join(done.not_on_roster)}", file=sys.stderr)
+    unknown = sum(1 for r in done.rows if r["time"] == "unknown")
+    students = len({r["student"] for r in done.rows})
+    print(f"\nwrote {len(done.rows)} submission(s) of {students} student(s) to {args.out} "
+          f"({sum(r['replaced'] for r in done.rows)} replaced); submission time unknown for {unknown} "
+          "(never charged late)")
+    if any(r["lms"] == "moodle" and r["time"] == "unknown" for r in done.rows):
+        print("Moodle's zip holds no submission times: add --worksheet (the assignment's grading worksheet CSV)")
+    if not done.rows:
+        print("autograder collect: no notebooks found", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_export(args) -> int:
+    """Grades to an LMS's import file, or the assignment's Gradescope autograder."""
+    from .classroom.export.gradescope import GradescopeError, build
+    from .classroom.export.lms import ExportError, export
+    from .classroom.results import load_results
+    from .classroom.roster import RosterError
+    from .classroom.rubric import course_points
+    from .core.config import ConfigError, load
+
+    if args.kind == "gradescope":
+        try:
+            names = build(Course.locate(args.course), args.assignment, Path(args.out))
+        except GradescopeError as exc:
+            print(f"autograder export: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.out}: {len(names)} file(s) (setup.sh, run_autograder, requirements.txt, the package, "
+              f"the course's {args.assignment}{' and its secret' if any(n.endswith('.autograder-secret') for n in names) else ''}); "
+              "upload it as the assignment's autograder on Gradescope (Configure Autograder → zip)")
+        return 0
+    try:
+        course = Course.locate(args.course)
+    except CourseNotFound:
+        if args.course:
+            raise
+        course = None
+    results_dir = Path(args.results)
+    try:
+        cfg = load(course.root) if course is not None else None
+        roster_path = args.roster or (str(cfg.roster) if cfg is not None and cfg.roster else None)
+        roster = _roster(argparse.Namespace(roster=roster_path))
+        if not results_dir.is_dir():
+            raise ExportError(f"no such results folder: {results_dir}")
+        results = load_results(results_dir)
+        if not results:
+            raise ExportError(f"{results_dir}: no results (grade the class first: autograder grade CLASS --out "
+                              f"{results_dir})")
+        done = export(args.kind, results, Path(args.out), roster=roster,
+                      released=cfg.released if cfg is not None else None,
+                      rubric_points=course_points(course) if course is not None else None,
+                      weights=cfg.weights() if cfg is not None else None, percent=args.percent,
+                      total=args.total, key=args.key, bom=args.bom, delimiter=args.delimiter)
+    except (ConfigError, ExportError, RosterError) as exc:
+        print(f"autograder export: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {done.path}: {done.rows} student(s)")
+    if done.failed:
+        print(f"autograder export: warning: grading failed, left empty (regrade them): {', '.join(done.failed)}",
+              file=sys.stderr)
+    if done.left_out:
+        need = {"canvas": "a Canvas ID (a numeric folder name, or the roster's ID / SIS User ID / SIS Login ID)",
+                "moodle": f"the roster's {'e-mail' if args.key == 'email' else 'ID number'}"}[args.kind]
+        print(f"autograder export: left out, no {need}: {', '.join(done.left_out)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -509,6 +644,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="course folder (with tests/grading/); default: found from the current folder")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    co = sub.add_parser("collect", help="turn an LMS's download into a class folder (one time per submission)",
+                        description="Write CLASS/<student>/<assignment>/<assignment>.ipynb and its timestamp.txt "
+                        "from a Moodle 'Download all submissions' zip, a Canvas submissions zip, or a folder of "
+                        "GitHub Classroom clones; students keep the LMS's id (CLASS/students.csv lists them).")
+    co.add_argument("sources", nargs="+", metavar="SOURCE", help="a Moodle or Canvas zip, or a folder of git clones")
+    co.add_argument("--out", required=True, metavar="CLASS", help="the class folder to write (added to)")
+    co.add_argument("--assignment", metavar="ID", help="the assignment of every notebook (default: recognised "
+                    "from each notebook's metadata, name or definitions)")
+    co.add_argument("--worksheet", metavar="CSV", help="Moodle: the assignment's grading worksheet, for the "
+                    "submission times and e-mail addresses")
+    co.add_argument("--roster", metavar="CSV", help="name the folders by this roster's ids (default: "
+                    "autograder.toml's roster)")
+    co.add_argument("--until", metavar="TIME", help="GitHub: take each repository as at its last commit "
+                    "before TIME (ISO 8601; default: HEAD)")
+    co.set_defaults(func=_cmd_collect)
+
     g = sub.add_parser("grade", help="grade notebooks, folders of notebooks or a class folder",
                        description="Grade submissions with every test (public and hidden), in parallel and "
                        "resumably; writes the gradebook, feedback pages and the class report to --out.")
@@ -544,6 +695,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--public-only", action="store_true", help="the class was graded with --public-only")
     s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     s.set_defaults(func=_cmd_submissions)
+
+    ex = sub.add_parser("export", help="grades to an LMS's import file; the assignment's Gradescope autograder",
+                        description="canvas|moodle|csv RESULTS --out FILE: the file the LMS imports, from a results "
+                        "folder (final scores, 0 for released work a roster student did not hand in). "
+                        "gradescope ASSIGNMENT --out autograder.zip: the autograder Gradescope runs.")
+    kinds = ex.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, what in (("canvas", "Canvas's gradebook CSV (identity columns, a Points Possible row)"),
+                       ("moodle", "Moodle's grade import CSV, keyed by e-mail or ID number"),
+                       ("csv", "a spreadsheet: student, name, email, assignments, total; points possible first")):
+        k = kinds.add_parser(kind, help=what, description=what)
+        k.add_argument("results", metavar="RESULTS", help="the results folder of autograder grade")
+        k.add_argument("--out", required=True, metavar="FILE", help="the CSV file to write")
+        k.add_argument("--roster", metavar="CSV", help="the class roster, or the LMS's own gradebook export "
+                       "(default: autograder.toml's roster)")
+        k.add_argument("--percent", action="store_true", help="scores in percent of each assignment's points")
+        k.add_argument("--bom", action="store_true", help="Excel-safe UTF-8: a byte order mark first")
+        k.add_argument("--delimiter", default=",", help="the separator (Excel in locales with a decimal comma: ';')")
+        k.add_argument("--total", action="store_true", default=kind == "csv",
+                       help="a total column (weights: [assignments.<id>] weight in autograder.toml)")
+        if kind == "moodle":
+            k.add_argument("--key", choices=("email", "idnumber"), default="email",
+                           help="the column Moodle matches students by: Email address or ID number "
+                                "(default: %(default)s)")
+        k.set_defaults(func=_cmd_export, key="email")
+    gs = kinds.add_parser("gradescope", help="the Gradescope autograder zip of one assignment",
+                          description="setup.sh, run_autograder, requirements.txt, the package and the course's "
+                          "assignment (rubric with its hidden tests, solution, data, secret): the same rubric "
+                          "grades on Gradescope and writes /autograder/results/results.json.")
+    gs.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id, e.g. a01_neurons")
+    gs.add_argument("--out", default="autograder.zip", help="the zip to write (default: %(default)s)")
+    gs.set_defaults(func=_cmd_export)
 
     c = sub.add_parser("ci", help="grade a student's repository with the public tests (CI)",
                        description="Grade the assignment notebooks of a student's repository with the public "

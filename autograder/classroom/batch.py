@@ -25,8 +25,19 @@ from ..engine.grade import Target, grade_notebook, recognise
 from ..engine.intake import MAX_NOTEBOOK_BYTES, neighbour_files, read_regular
 
 RESULT = RESULT_FILE
-#: files beside a notebook that never change its grade (nbgrader's submission time)
-NOT_GRADED_FILES = {"timestamp.txt"}
+
+
+class _TimestampFiles:
+    """The names of files beside a notebook that never change its grade: the submission times
+    (``timestamp.txt``, ``<notebook>.timestamp.txt``; ``policy.is_timestamp_file``)."""
+
+    def __contains__(self, name) -> bool:
+        from .policy import is_timestamp_file
+
+        return isinstance(name, str) and is_timestamp_file(name)
+
+
+NOT_GRADED_FILES = _TimestampFiles()
 #: what computes grades, by package layout (folders and files under ``autograder/``): a change
 #: there makes old grades stale.  Everything else only presents or organises results
 #: (``classroom/``, ``cli.py``, ``authoring/`` but the pytest plugin, ``templates/``).
@@ -108,22 +119,27 @@ class Planned:
     duplicates: tuple[str, ...] = ()
 
 
-def _submission_time(target: Target) -> tuple[str | None, str]:
-    """(ISO time, source) of a submission, as the late rule reads it (``policy.submission_time``)."""
-    from .policy import submission_time
+def _submission_time(target: Target) -> dict:
+    """The submission's time as the late rule reads it (``policy.read_stamp``), recorded in the
+    result: ``{"time": ISO or None, "source", "note"}``."""
+    from .policy import read_stamp
 
     if target.refused:
-        return None, ""
-    when, source = submission_time(target.path)
-    return (when.isoformat(timespec="microseconds") if when else None), source
+        return {"time": None, "source": ""}
+    stamp = read_stamp(target.path)
+    recorded = {"time": stamp.time.isoformat(timespec="microseconds") if stamp.time else None,
+                "source": stamp.source}
+    if stamp.note:
+        recorded["note"] = stamp.note
+    return recorded
 
 
 def _timestamp(target: Target) -> float:
-    from .policy import submission_time
+    from .policy import read_stamp
 
     if target.refused:
         return 0.0
-    when, _ = submission_time(target.path)
+    when = read_stamp(target.path).time
     return when.timestamp() if when else 0.0
 
 
@@ -212,8 +228,7 @@ def _grade_one(p: Planned, course: Course, out_dir: Path, public_only: bool, dat
         result.setdefault("notices", []).append(notice(
             "duplicates", graded=Path(result["notebook"]).name,
             others=", ".join(Path(d).name for d in p.duplicates)))
-    when, source = _submission_time(p.target)
-    result["submitted"] = {"time": when, "source": source}  # for the late rule where the class is not
+    result["submitted"] = _submission_time(p.target)  # for the late rule where the class is not
     if result["status"] != "error":  # an internal error is retried on the next run
         result["fingerprint"] = p.fingerprint
     write_json(p.dest / RESULT, result)

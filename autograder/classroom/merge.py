@@ -35,13 +35,15 @@ class Published:
 
 
 def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=None, absent=(),
-            lang: str = "ru", feedback: bool = True, titles: dict | None = None, marks=()) -> Published:
+            lang: str = "ru", feedback: bool = True, titles: dict | None = None, marks=(),
+            possible: dict | None = None, weights: dict | None = None) -> Published:
     """Write the class-wide files of ``out_dir`` from every result in it (``load_results``),
     with the TA's marks (``policy.Mark``), the late rule and overrides applied.
 
     ``roster``: ``roster.Student`` list: placeholder rows for each roster student and assignment
-    id of ``assignments`` (default: those in the results) without a result.  ``absent``: further
-    placeholder rows (missing shards).
+    id of ``assignments`` (the released ones; default: those in the results) without a result;
+    ``possible``: points possible of assignments without results (the rubrics').  ``absent``:
+    further placeholder rows (missing shards).  ``weights``: the total of grades.csv.
     """
     from .roster import missing_rows, not_on_roster
 
@@ -51,11 +53,11 @@ def publish(out_dir: Path, *, late=None, overrides=(), roster=None, assignments=
     outsiders: list[str] = []
     if roster is not None:
         ids = assignments if assignments is not None else {r["assignment"] for r in results if r.get("assignment")}
-        rows += missing_rows(results + rows, roster, sorted(ids))
+        rows += missing_rows(results + rows, roster, sorted(ids), possible)
         outsiders = not_on_roster(results, roster)
     rows.sort(key=lambda r: (r["student"], r["assignment"] or ""))
     write_all(results, out_dir, lang=lang, feedback=feedback, report=feedback, titles=titles,
-              absent=rows, roster=roster)
+              absent=rows, roster=roster, weights=weights)
     return Published(results, rows, outsiders)
 
 

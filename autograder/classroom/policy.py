@@ -4,10 +4,15 @@ Both are recomputed from the raw test scores on every run (they are never cached
 the deadline or the overrides file needs no regrading.
 
 Late rule (nbgrader's idea), per assignment (``LateRules``: ``autograder.toml`` gives each
-assignment its own deadline and rule): a submission's time is the first line of ``timestamp.txt`` beside
-the notebook, or else the notebook's modification time.  ``none`` records lateness without a
-penalty, ``zero`` gives 0 points to a late submission, ``per-day:P`` takes P % of the maximum
-points for every started day late (never below zero).
+assignment its own deadline and rule).  A submission's time (``read_stamp``) is the first line of
+``<notebook stem>.timestamp.txt`` beside the notebook (one per assignment in the flat layout
+``<student>/<assignment>.ipynb``; ``autograder collect`` writes them), else of ``timestamp.txt``
+beside it (nbgrader's, one per folder: the layout ``<student>/<assignment>/``), else the notebook's
+modification time.  ``none`` records lateness without a penalty, ``zero`` gives 0 points to a late
+submission, ``per-day:P`` takes P % of the maximum points for every started day late (never below
+zero).  A time that is only a modification time (a copy's, an unpacked download's) or that the
+LMS did not give (the timestamp file says ``unknown``) is never charged: the result says so
+(``late["unverified"]``) and how late the file time would make it.
 
 Marks CSV (what a TA saves from ``autograder review``): columns ``student, assignment, item,
 points, comment, answer``.  ``item`` is a manually graded item of the rubric (``MANUAL``);
@@ -19,7 +24,8 @@ mark on an answer that changed since is still applied, and reported as ``stale``
 Overrides CSV: columns ``student, assignment, test, points, comment``.  ``test`` is a test's name
 (``test_linear_shape``) or ``total``.  ``points`` is absolute (``3``: the test or total becomes 3)
 or relative with a sign (``+1``, ``-0.5``).  Order: marks, test overrides, then the late rule, then a
-``total`` override (the instructor's final word).
+``total`` override (the instructor's final word).  A row naming a student, assignment or test that
+does not exist stops the command (``check_overrides``): a typo is never silently ignored.
 """
 from __future__ import annotations
 
@@ -31,6 +37,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 TIMESTAMP_FILE = "timestamp.txt"
+#: ``<notebook stem>.timestamp.txt``: one submission's own time, beside its notebook
+TIMESTAMP_SUFFIX = ".timestamp.txt"
+#: the first line of a timestamp file when the LMS gave no time
+UNKNOWN = "unknown"
+#: ``late["unverified"]``: the time is only the file's modification time, or there is none
+MTIME, NO_TIME = "mtime", "unknown"
 
 
 class PolicyError(ValueError):
@@ -93,20 +105,63 @@ class LateRules:
         return self.assignments.get(assignment or "", self.default)
 
 
-def submission_time(notebook: Path) -> tuple[datetime | None, str]:
-    """(time, where it came from): ``timestamp.txt`` beside the notebook, else the file's mtime."""
+@dataclass(frozen=True)
+class Stamp:
+    """A submission's time as the late rule reads it.
+
+    time: None when unknown; source: the timestamp file's name, ``"mtime"``, or ``""`` (nothing);
+    note: the timestamp file's comment lines (``# ...``: where ``collect`` took the time from)."""
+
+    time: datetime | None
+    source: str
+    note: str = ""
+
+
+def timestamp_files(notebook: Path) -> list[Path]:
+    """Where a notebook's time may be written, first match wins: its own, then its folder's."""
+    notebook = Path(notebook)
+    return [notebook.parent / (notebook.stem + TIMESTAMP_SUFFIX), notebook.parent / TIMESTAMP_FILE]
+
+
+def is_timestamp_file(name: str) -> bool:
+    """A file beside a notebook that holds a time, never a part of the submission."""
+    return name == TIMESTAMP_FILE or name.endswith(TIMESTAMP_SUFFIX)
+
+
+def read_stamp(notebook: Path) -> Stamp:
+    """The submission time of ``notebook`` (module docstring): its timestamp file, else its mtime.
+
+    A timestamp file is read without following links, at most 4 KB; its first line that is not a
+    ``#`` comment is the time (ISO 8601 or nbgrader's format) or ``unknown``.  A file that is a
+    link, too large or unreadable is passed over."""
     from ..engine.intake import mtime, read_regular
 
-    stamp = Path(notebook).parent / TIMESTAMP_FILE
-    try:
-        text = read_regular(stamp, 4096).decode("utf-8", errors="replace")
-        return parse_time(text.strip().splitlines()[0]), TIMESTAMP_FILE
-    except (OSError, IndexError, PolicyError):
-        pass  # missing, a link or unreadable: fall back to the file time
+    for stamp in timestamp_files(notebook):
+        try:
+            text = read_regular(stamp, 4096).decode("utf-8", errors="replace")
+        except OSError:
+            continue  # missing, a link or unreadable
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        note = "; ".join(line.lstrip("#").strip() for line in lines if line.startswith("#"))
+        values = [line for line in lines if not line.startswith("#")]
+        if not values:
+            continue
+        if values[0].lower() == UNKNOWN:
+            return Stamp(None, stamp.name, note)
+        try:
+            return Stamp(parse_time(values[0]), stamp.name, note)
+        except PolicyError:
+            continue
     when = mtime(Path(notebook))
     if when is None:
-        return None, ""
-    return datetime.fromtimestamp(when, timezone.utc).astimezone(), "mtime"
+        return Stamp(None, "")
+    return Stamp(datetime.fromtimestamp(when, timezone.utc).astimezone(), MTIME)
+
+
+def submission_time(notebook: Path) -> tuple[datetime | None, str]:
+    """(time, where it came from) of ``read_stamp``."""
+    stamp = read_stamp(notebook)
+    return stamp.time, stamp.source
 
 
 @dataclass(frozen=True)
@@ -118,6 +173,11 @@ class Override:
     relative: bool
     comment: str
     line: int
+    file: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else f"overrides line {self.line}"
 
 
 def read_overrides(path: Path) -> list[Override]:
@@ -142,7 +202,7 @@ def read_overrides(path: Path) -> list[Override]:
             if not math.isfinite(points):
                 raise PolicyError(f"{path}:{n}: points {text!r} is not a finite number")
             rows.append(Override(row["student"], row["assignment"], row.get("test") or "total", points,
-                                 text.startswith(("+", "-")), row.get("comment", ""), n))
+                                 text.startswith(("+", "-")), row.get("comment", ""), n, str(path)))
     return rows
 
 
@@ -209,21 +269,56 @@ def _unquote(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
+def check_overrides(overrides: list[Override], *, students=None, tests: dict[str, set[str]]) -> None:
+    """PolicyError (one line naming the file and row) for the first override whose student,
+    assignment or test does not exist.
+
+    students: the known student ids (None: not checked); tests: ``{assignment: test names}`` of the
+    course (``rubric.rubric_tests``); a parametrised test's name is known by its function's name."""
+    for o in overrides:
+        row = f"{o.where}: {o.student},{o.assignment},{o.test}"
+        if students is not None and o.student not in students:
+            raise PolicyError(f"{row}: no student {o.student!r} in the class, the results or the roster")
+        if o.assignment not in tests:
+            raise PolicyError(f"{row}: no assignment {o.assignment!r} in the course "
+                              f"(known: {', '.join(sorted(tests)) or 'none'})")
+        if o.test.lower() != "total" and o.test.split("[", 1)[0] not in tests[o.assignment]:
+            raise PolicyError(f"{row}: {o.assignment} has no test {o.test!r} (a test's name, e.g. "
+                              f"{min(tests[o.assignment], default='test_...')}, or total)")
+
+
 def _round(x: float) -> float:
     return round(x + 0.0, 6)
 
 
-def _recorded_or_current_time(result: dict) -> tuple[datetime | None, str]:
+def _recorded_or_current_time(result: dict) -> Stamp:
     """The submission time of the notebook, or the one recorded at grading (``result["submitted"]``)
     when the notebook is not here (results merged on another machine)."""
     notebook = Path(result["notebook"])
     recorded = result.get("submitted") or {}
-    if not notebook.exists() and isinstance(recorded, dict) and recorded.get("time"):
+    if not notebook.exists() and isinstance(recorded, dict) and recorded.get("source"):
         try:
-            return parse_time(str(recorded["time"])), str(recorded.get("source") or "")
+            when = parse_time(str(recorded["time"])) if recorded.get("time") else None
         except PolicyError:
-            pass
-    return submission_time(notebook)
+            when = None
+        return Stamp(when, str(recorded.get("source") or ""), str(recorded.get("note") or ""))
+    return read_stamp(notebook)
+
+
+def late_notes(late: dict | None, lang: str = "ru") -> list[str]:
+    """What a reader must know about a result's lateness beyond its days and penalty (``apply_policy``'s
+    ``late``): a time that is only a file time, or none, and the timestamp file's note."""
+    from ..core.messages import text
+
+    late = late or {}
+    notes = []
+    if late.get("unverified") == MTIME and late.get("days_by_mtime"):
+        notes.append(text("late_mtime", lang, days=late["days_by_mtime"]))
+    elif late.get("unverified") == NO_TIME:
+        notes.append(text("late_unknown", lang))
+    if late.get("note") and (notes or late.get("days_late")):
+        notes.append(str(late["note"]))
+    return notes
 
 
 def mark_problem(mark: Mark, result: dict) -> str | None:
@@ -290,12 +385,20 @@ def apply_policy(result: dict, late: LatePolicy | LateRules | None = None, overr
     score = float(sum(t["score"] for t in r.get("tests", [])))
 
     if late is not None and late.deadline is not None and r.get("notebook"):
-        when, source = _recorded_or_current_time(r)
+        stamp = _recorded_or_current_time(r)
+        when = stamp.time
         info = {"deadline": late.deadline.isoformat(timespec="minutes"), "rule": late.rule,
-                "submitted": when.isoformat(timespec="seconds") if when else None, "source": source,
+                "submitted": when.isoformat(timespec="seconds") if when else None, "source": stamp.source,
                 "days_late": 0, "penalty": 0.0}
-        if when is not None and when > late.deadline:
-            days = math.ceil((when - late.deadline).total_seconds() / 86400)
+        if stamp.note:
+            info["note"] = stamp.note
+        days = math.ceil((when - late.deadline).total_seconds() / 86400) if when and when > late.deadline else 0
+        if when is None:
+            info["unverified"] = NO_TIME      # nothing to charge by
+        elif stamp.source == MTIME:
+            info["unverified"] = MTIME        # a copy's time: shown, never charged
+            info["days_by_mtime"] = days
+        elif days:
             info["days_late"] = days
             if late.rule == "zero":
                 penalty = score

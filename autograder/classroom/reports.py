@@ -49,6 +49,7 @@ STRINGS = {
         "mark": "Оценка преподавателя", "manual_items": "Вопросы с ручной проверкой",
         "item": "Вопрос", "answered_marked": "Проверено", "answered_pending": "Ждут проверки",
         "no_answer": "Без ответа", "pending_students": "ждут проверки",
+        "missing": "Не сдано", "late_title": "Опоздания", "late_none": "Опозданий нет.", "missing_none": "Все сдали.", "late_note": "Время сдачи",
     },
     "en": {
         "feedback": "Feedback", "student": "Student", "notebook": "Notebook", "assignment": "Assignment",
@@ -82,6 +83,7 @@ STRINGS = {
         "mark": "The instructor's mark", "manual_items": "Manually graded items",
         "item": "Item", "answered_marked": "Marked", "answered_pending": "Pending",
         "no_answer": "No answer", "pending_students": "pending",
+        "missing": "Not handed in", "late_title": "Lateness", "late_none": "No late submissions.", "missing_none": "Everyone handed in.", "late_note": "Submission time",
     },
 }
 LANGS = tuple(STRINGS)
@@ -166,6 +168,9 @@ def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> s
     if execution.get("errors"):
         problems.append({"title": t["execution_errors"], "entries": [str(x) for x in execution["errors"]]})
     notices = [render(n, lang) for n in result.get("notices") or []]
+    from .policy import late_notes
+
+    late = late_notes(result.get("late"), lang)
     tests = result.get("tests") or []
     from ..core.messages import text
 
@@ -176,7 +181,7 @@ def feedback_html(result: dict, lang: str = "ru", title: str | None = None) -> s
     isolation, weak = isolation_text([result.get("isolation")], t)
     return _env().get_template("feedback.html.j2").render(
         r=result, t=t, lang=lang, css=_css(), problems=problems, tasks=_tasks(tests), manual_notes=manual_notes,
-        reason=reason, notices=notices, not_run=not_run,
+        reason=reason, notices=notices, not_run=not_run, late_notes=late,
         run_tests=[x for x in tests if x.get("status") != "not_run"],
         isolation=isolation, isolation_weak=weak,
         notebook_name=notebook_name, status_text=t.get(f"status_{result.get('status')}", result.get("status")),
@@ -228,12 +233,24 @@ def _passrate_plot(tests: list[dict], title: str) -> str:
     return _png(fig)
 
 
+def missing_by_assignment(absent) -> dict[str, list[str]]:
+    """``{assignment: [students]}`` of the placeholder rows (``missing``: on the roster, nothing
+    handed in; ``shard-missing``: not merged), sorted."""
+    found: dict[str, list[str]] = {}
+    for r in absent:
+        if r.get("assignment"):
+            found.setdefault(r["assignment"], []).append(r["student"])
+    return {aid: sorted(found[aid]) for aid in sorted(found)}
+
+
 def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, str] | None = None,
-                      plots: bool = True, slowest: int = 10) -> str:
-    """The class overview: per assignment statistics, histograms, pass rate per test,
-    failing and slowest submissions, and the student x assignment table."""
+                      plots: bool = True, slowest: int = 10, absent=()) -> str:
+    """The class overview: per assignment statistics, histograms, pass rate per test, what is
+    missing (``absent``: the roster's placeholder rows), failing and slowest submissions, and the
+    student x assignment table."""
     t = _strings(lang)
     titles = titles or {}
+    missing = missing_by_assignment(absent)
     link = lambda r: quote(submission_dir(r)) + "/feedback.html"  # noqa: E731
     by_assignment: dict[str, list[dict]] = {}
     for r in results:
@@ -271,6 +288,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
         for e in tests.values():
             e["rate"] = e["passed"] / e["count"] if e["count"] else 0.0
         entry = {"id": aid, "title": titles.get(aid, ""), "count": len(rs), "max_score": max_score,
+                 "missing": missing.get(aid, []),
                  "mean": round(statistics.fmean(scores), 2), "median": statistics.median(scores),
                  "min": min(scores), "max": max(scores), "tests": list(tests.values()),
                  "manual": [{**m, "mean": round(statistics.fmean(m["points"]), 2) if m["points"] else None}
@@ -290,6 +308,16 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
                             "status": r.get("status"), "link": link(r),
                             "problem": "\n".join(str(n) for n in notes[:4])[:1500]})
 
+    from .policy import late_notes
+
+    late = []
+    for r in sorted(results, key=lambda r: (r["student"], r.get("assignment") or "")):
+        info, notes = r.get("late") or {}, late_notes(r.get("late"), lang)
+        if info.get("days_late") or notes:
+            late.append({"student": r["student"], "assignment": r.get("assignment") or "?", "link": link(r),
+                         "days": info.get("days_late") or 0, "penalty": fmt(info.get("penalty") or 0),
+                         "rule": info.get("rule", ""), "notes": "; ".join(notes)})
+
     def seconds(r, key):
         v = (r.get("timings") or {}).get(key)
         return v if isinstance(v, (int, float)) else None
@@ -302,7 +330,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
 
     ids = [a["id"] for a in assignments]
     students = []
-    for name in sorted({r["student"] for r in results}):
+    for name in sorted({r["student"] for r in results} | {s for names in missing.values() for s in names}):
         mine = {r.get("assignment"): r for r in results if r["student"] == name}
         cells = [{"score": mine[a]["score"], "link": link(mine[a]),
                   "pending": sum(1 for x in mine[a].get("tests") or [] if x.get("status") == "pending")}
@@ -312,7 +340,7 @@ def class_report_html(results: list[dict], lang: str = "ru", titles: dict[str, s
     isolation, weak = isolation_text([r.get("isolation") for r in results], t)
     return _env().get_template("report.html.j2").render(
         t=t, lang=lang, css=_css(), assignments=assignments, failing=failing, slowest=slow,
-        isolation=isolation, isolation_weak=weak,
+        isolation=isolation, isolation_weak=weak, missing=missing, late=late,
         students=students, n_students=len(students), n_results=len(results),
         n_failed=sum(1 for r in results if r.get("status") != "graded"),
     )

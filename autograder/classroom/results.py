@@ -46,7 +46,19 @@ class _CsvWriter:
         self._writer.writerow([csv_cell(c) for c in row])
 
 
-def write_gradebook(results: list[dict], path) -> None:
+def comments(result: dict, lang: str = "ru") -> str:
+    """The gradebook's comment of a result: the TA's comments on manual items, the applied
+    overrides' comments, then what the late rule could not charge and why (``policy.late_notes``)."""
+    from .policy import late_notes
+
+    marks = [f"{t['name']}: {t['mark']['comment']}" for t in result.get("tests") or []
+             if (t.get("mark") or {}).get("comment")]  # a TA's comment on a manually graded item
+    notes = [a["comment"] for a in result.get("adjustments") or []
+             if a.get("applied", True) and a.get("comment")]  # an override of no test is not shown
+    return "; ".join([*marks, *notes, *late_notes(result.get("late"), lang)])
+
+
+def write_gradebook(results: list[dict], path, lang: str = "ru") -> None:
     """One row per (student, assignment): score, max_score, then one column per test
     (``<assignment>/<test>``), empty where a test does not belong to the row's assignment."""
     columns: list[str] = []
@@ -64,12 +76,9 @@ def write_gradebook(results: list[dict], path) -> None:
             per = {f"{r['assignment']}/{t['name']}": PENDING if t.get("status") == PENDING else _fmt(t["score"])
                    for t in r["tests"]}
             late = r.get("late") or {}
-            comments = "; ".join([*(f"{t['name']}: {t['mark']['comment']}" for t in r["tests"]
-                                    if (t.get("mark") or {}).get("comment")),
-                                  *(a["comment"] for a in r.get("adjustments") or [] if a.get("comment"))])
             w.writerow([r["student"], r["assignment"] or "", _fmt(r["score"]), _fmt(r["max_score"]),
                         r["status"], _fmt(r.get("raw_score", r["score"])), late.get("days_late", ""),
-                        _fmt(late["penalty"]) if late else "", comments,
+                        _fmt(late["penalty"]) if late else "", comments(r, lang),
                         *[per.get(c, "") for c in columns]])
 
 
@@ -80,26 +89,53 @@ PENDING = "pending"
 MISSING, NOT_MERGED = "missing", "shard-missing"
 
 
-def grades_csv(results: list[dict], roster=None) -> str:
+def points_possible(results: list[dict], fallback: dict[str, float] | None = None) -> dict[str, float]:
+    """``{assignment: points possible}``: the largest ``max_score`` its results have, else
+    ``fallback``'s (the rubric's points, ``rubric.course_points``) for an assignment without any."""
+    found: dict[str, float] = {}
+    for r in results:
+        if r.get("assignment") and r.get("status") not in (MISSING, NOT_MERGED):
+            found[r["assignment"]] = max(found.get(r["assignment"], 0.0), float(r.get("max_score") or 0))
+    for aid, points in (fallback or {}).items():
+        if not found.get(aid):
+            found[aid] = float(points)
+    return found
+
+
+def weighted_total(scores: dict[str, float], possible: dict[str, float],
+                   weights: dict[str, float] | None = None) -> float:
+    """A student's total: the sum of the points, or with ``weights`` (``config.Config.weights``)
+    ``sum(weight * score / points possible)`` over the weighted assignments (others count 0)."""
+    if not weights:
+        return round(sum(scores.values()) + 0.0, 6)
+    return round(sum(w * scores[aid] / possible[aid] for aid, w in weights.items()
+                     if aid in scores and possible.get(aid)) + 0.0, 6)
+
+
+def grades_csv(results: list[dict], roster=None, weights: dict[str, float] | None = None) -> str:
     """The import format of most gradebooks (LMS): one row per student, one column per
-    assignment (final score), and the total.  ``roster`` (``autograder.classroom.roster.Student`` list):
-    name and email columns after the student.  A row of a missing shard leaves its cell empty."""
+    assignment (final score), and the total (``weighted_total``).  ``roster``
+    (``autograder.classroom.roster.Student`` list): name and email columns after the student.  A
+    row of a missing shard leaves its cell empty.  (``autograder export`` writes what Canvas and
+    Moodle import.)"""
     aids = sorted({r["assignment"] for r in results if r["assignment"]})
+    possible = points_possible(results)
     scores: dict[str, dict[str, float]] = {}
     for r in results:
         row = scores.setdefault(r["student"], {})
         if r["assignment"] and r.get("status") != NOT_MERGED:
             row[r["assignment"]] = r["score"]
-    people = {s.id: s for s in roster or ()}
+    from .roster import find
+
     buf = io.StringIO()
     w = _CsvWriter(buf)
     w.writerow(["student", *(["name", "email"] if roster is not None else []), *aids, "total"])
     for student in sorted(scores):
         row = scores[student]
-        who = people.get(student)
+        who = find(roster, student) if roster else None
         names = [who.name, who.email] if who else ["", ""]
         w.writerow([student, *(names if roster is not None else []),
-                    *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(sum(row.values()))])
+                    *[_fmt(row[a]) if a in row else "" for a in aids], _fmt(weighted_total(row, possible, weights))])
     return buf.getvalue()
 
 
@@ -169,6 +205,9 @@ def gradescope(result: dict, lang: str = "ru") -> dict:
     late = result.get("late") or {}
     if late.get("days_late"):
         notes.append(f"late by {late['days_late']} day(s): penalty {late['penalty']:g} ({late['rule']})")
+    from .policy import late_notes
+
+    notes += late_notes(late, lang)
     for a in result.get("adjustments") or []:
         if a.get("applied"):
             notes.append(f"adjusted {a['test']}: {a['before']:g} -> {a['after']:g} {a.get('comment', '')}".rstrip())
@@ -240,6 +279,7 @@ def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str
     """A plain-text table: student, assignment, score/max, and what went wrong in brief
     (in ``lang``, each note cut at a word boundary to ``width`` characters)."""
     from ..core.messages import render, shorten, text
+    from .policy import late_notes
 
     rows = [("student", "assignment", "score", "notes")]
     for r in sorted(results, key=lambda r: (r["student"], r["assignment"] or "")):
@@ -264,6 +304,10 @@ def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str
             notes.append(text("note_timed_out", lang))
         elif execution.get("errors"):
             notes.append(text("note_execution_errors", lang, n=len(execution["errors"])))
+        late = r.get("late") or {}
+        penalty = [text("note_late", lang, days=late["days_late"], penalty=_fmt(late.get("penalty") or 0),
+                        rule=late.get("rule", ""))] if late.get("days_late") else []
+        notes[:0] = [*penalty, *late_notes(late, lang)]  # first: the score shown is after them
         rows.append((r["student"], r["assignment"] or "?", f"{_fmt(r['score'])}/{_fmt(r['max_score'])}",
                      shorten("; ".join(notes), width)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -280,33 +324,63 @@ def summary_table(results: list[dict], lang: str = "ru", width: int = 70) -> str
     return "\n".join(lines)
 
 
+def _share(path: Path) -> None:
+    """Make a file the grader wrote readable to all (``SHARED_MODE``); never through a link."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # missing, or a link
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) != SHARED_MODE:
+            os.fchmod(fd, SHARED_MODE)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+#: the mode of the files a TA shares (feedback pages, reports, exports, the executed notebook):
+#: readable by a web server; ``result.json`` stays private to the grader's user
+SHARED_MODE = 0o644
+
+
 def write_all(results: list[dict], out_dir: Path, *, lang: str = "ru", feedback: bool = True,
               report: bool = True, titles: dict[str, str] | None = None, absent: list[dict] = (),
-              roster=None) -> None:
+              roster=None, weights: dict[str, float] | None = None) -> None:
     """Everything a grading run leaves in ``out_dir``: gradebook.csv, junit.xml, report.html and,
     per submission, result.json (ours, with the late rule and overrides applied), results.json
-    (Gradescope) and feedback.html.  Every file is written atomically.
+    (Gradescope) and feedback.html.  Every file is written atomically; all but result.json are
+    ``SHARED_MODE``.
 
     ``absent``: placeholder rows (status ``missing`` or ``shard-missing``, no tests) that appear in
-    gradebook.csv and grades.csv only; ``roster``: adds name and email to grades.csv."""
+    gradebook.csv and grades.csv, and as missing work in report.html; ``roster``: adds name and
+    email to grades.csv; ``weights``: the total of grades.csv (``weighted_total``)."""
     from ..core.files import atomic_write_text, write_json
     from .reports import class_report_html, feedback_html, submission_dir
+
+    def shared(path: Path, text: str) -> None:
+        atomic_write_text(path, text, mode=SHARED_MODE)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [*results, *absent]
     buf = io.StringIO()
-    write_gradebook(rows, buf)
-    atomic_write_text(out_dir / "gradebook.csv", buf.getvalue())
-    atomic_write_text(out_dir / "grades.csv", grades_csv(rows, roster))
-    atomic_write_text(out_dir / "junit.xml", junit_xml(results))
+    write_gradebook(rows, buf, lang)
+    shared(out_dir / "gradebook.csv", buf.getvalue())
+    shared(out_dir / "grades.csv", grades_csv(rows, roster, weights))
+    shared(out_dir / "junit.xml", junit_xml(results))
     titles = titles or {}
     for r in results:
         dest = out_dir / submission_dir(r)
         write_json(dest / RESULT_FILE, r)
-        write_json(dest / "results.json", gradescope(r, lang))
+        shared(dest / "results.json", json.dumps(gradescope(r, lang), ensure_ascii=False, indent=2))
         if feedback:
             title = titles.get(r.get("assignment") or "")
-            atomic_write_text(dest / "feedback.html", feedback_html(r, lang, title=title or None))
+            shared(dest / "feedback.html", feedback_html(r, lang, title=title or None))
+        _share(dest / "executed.ipynb")
     if report:
-        atomic_write_text(out_dir / "report.html", class_report_html(results, lang, titles))
+        shared(out_dir / "report.html", class_report_html(results, lang, titles, absent=absent))

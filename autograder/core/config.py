@@ -5,15 +5,17 @@
     sandbox = "auto"              # auto | required | off
     lang = "ru"                   # ru | en: language of the HTML pages
     data = "data"                 # data folder for tests that need one
-    deadline = 2026-12-01T23:59   # TOML date-time or an ISO 8601 string; no offset: local time
+    deadline = "2026-12-01T23:59" # ISO 8601 text or a TOML date-time; no offset: local time
     late_policy = "per-day:10"    # none | zero | per-day:P
     overrides = "overrides.csv"   # manual adjustments
     marks = "marks"               # the TA's marks of manually graded items: a CSV, a folder, or a list
     roster = "roster.csv"         # the class list
+    released = ["a01_neurons"]    # what the roster expects (default: the assignments graded)
 
-    [assignments.a01_neurons]     # per assignment: its own deadline and late rule
-    deadline = 2026-10-01T23:59
+    [assignments.a01_neurons]     # per assignment: its own deadline, late rule, weight
+    deadline = "2026-10-01T23:59"
     late_policy = "zero"
+    weight = 20                   # points of the total (default: the total is the sum of points)
 
     [release]
     bundle_url = "https://example.org/nn-course.zip"   # what the notebooks' first cell installs
@@ -21,11 +23,16 @@
 Every value is read through :func:`load`; a flag given on the command line overrides the file
 (:meth:`Config.override`).  Relative paths are relative to the course root.  An unknown table or
 key is an error (:class:`ConfigError`, one line), so a typo never silently does nothing.
+
+Date-times: TOML 1.0 needs seconds (``2026-12-01T23:59:00``); the minutes-only form people write
+(``deadline = 2026-12-01T23:59``, an offset allowed) is read as the string it means
+(:func:`_lenient_toml`), and any other unreadable date says how to write it.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -51,6 +58,7 @@ class AssignmentSettings:
 
     deadline: str | None = None
     late_policy: str | None = None
+    weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Config:
     overrides: Path | None = None
     marks: tuple[Path, ...] = ()
     roster: Path | None = None
+    released: tuple[str, ...] | None = None  # None: the assignments that have results
     bundle_url: str | None = None
     assignments: dict[str, AssignmentSettings] = field(default_factory=dict)
     source: Path | None = None  # the file read (None: there is none)
@@ -107,6 +116,11 @@ class Config:
                for aid, a in self.assignments.items()}
         return LateRules(default, {aid: r for aid, r in per.items() if r is not None})
 
+    def weights(self) -> dict[str, float]:
+        """``{assignment: weight}`` of the assignments given a weight (empty: the total is the sum
+        of points; else the total is ``sum(weight * score / max_score)``)."""
+        return {aid: a.weight for aid, a in self.assignments.items() if a.weight is not None}
+
 
 # ------------------------------------------------------------------ reading the file
 
@@ -129,6 +143,12 @@ def _time(value, where: str) -> str:
     except PolicyError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return value
+
+
+def _weight(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{where}: expected a number of at least 0, got {value!r}")
+    return float(value)
 
 
 def _late_policy(value, where: str) -> str:
@@ -183,6 +203,48 @@ def _assignment_ids(root: Path) -> set[str]:
     return {p.stem for p in (root / "tests" / "grading").glob("a*.py")}
 
 
+def _released(ids: set[str]):
+    def check(value, where: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of assignment ids, got {value!r}")
+        unknown = [v for v in value if v not in ids]
+        if unknown:
+            raise ConfigError(f"{where}: no such assignment {unknown[0]!r} (tests/grading/{unknown[0]}.py); "
+                              f"known: {', '.join(sorted(ids)) or 'none'}")
+        return tuple(dict.fromkeys(value))
+    return check
+
+
+#: ``key = 2026-12-01T23:59`` (no seconds; an offset allowed): not a TOML 1.0 date-time
+_MINUTES = re.compile(r"^(\s*[A-Za-z0-9_.\-\"' ]+?\s*=\s*)(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?:[Zz]|[+-]\d{2}:\d{2})?)"
+                      r"(\s*(?:#.*)?)$", re.MULTILINE)
+_LINE = re.compile(r"at line (\d+)")
+
+
+def _lenient_toml(text: str, path: Path) -> dict:
+    """``tomllib.loads(text)``, with ``key = YYYY-MM-DDTHH:MM`` (no seconds) read as that text.
+
+    A file that is still not TOML is a ConfigError; when the line at fault holds a date, the
+    message says how to write one."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as first:
+        fixed = _MINUTES.sub(lambda m: f'{m.group(1)}"{m.group(2)}"{m.group(3)}', text)
+        if fixed != text:
+            try:
+                return tomllib.loads(fixed)
+            except tomllib.TOMLDecodeError:
+                pass
+        found = _LINE.search(str(first))
+        lines = text.splitlines()
+        line = lines[int(found.group(1)) - 1] if found and 0 < int(found.group(1)) <= len(lines) else ""
+        hint = ""
+        if re.search(r"\d{4}-\d{2}-\d{2}", line):
+            hint = ('; write a date-time with seconds (2026-12-01T23:59:00) or in quotes '
+                    '("2026-12-01T23:59")')
+        raise ConfigError(f"{path}: not valid TOML: {first}{hint}") from None
+
+
 def load(course_root: str | os.PathLike) -> Config:
     """The settings of the course at ``course_root`` (defaults where it has no ``autograder.toml``)."""
     root = Path(course_root).resolve()
@@ -190,29 +252,30 @@ def load(course_root: str | os.PathLike) -> Config:
     if not path.is_file():
         return Config(root=root)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raw = _lenient_toml(path.read_text(encoding="utf-8"), path)
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     tables = {"grading", "assignments", "release"}
     unknown = sorted(set(raw) - tables)
     if unknown:
         raise ConfigError(f"{path}: unknown table or key {unknown[0]!r} (known: [grading], "
                           "[assignments.<id>], [release])")
+    ids = _assignment_ids(root)
     grading = _keys(raw.get("grading", {}), "grading", {
         "jobs": _jobs, "sandbox": _choice(SANDBOX_LEVELS), "lang": _choice(LANGUAGES), "data": _path(root),
         "deadline": _time, "late_policy": _late_policy, "overrides": _path(root), "marks": _paths(root),
-        "roster": _path(root),
+        "roster": _path(root), "released": _released(ids),
     }, path)
     release = _keys(raw.get("release", {}), "release", {"bundle_url": _text}, path)
     per_assignment = raw.get("assignments", {})
     if not isinstance(per_assignment, dict):
         raise ConfigError(f"{path}: [assignments] must hold tables [assignments.<id>]")
-    ids = _assignment_ids(root)
     assignments = {}
     for aid, table in per_assignment.items():
         if aid not in ids:
             raise ConfigError(f"{path}: [assignments.{aid}]: no such assignment (tests/grading/{aid}.py); "
                               f"known: {', '.join(sorted(ids)) or 'none'}")
-        values = _keys(table, f"assignments.{aid}", {"deadline": _time, "late_policy": _late_policy}, path)
+        values = _keys(table, f"assignments.{aid}", {"deadline": _time, "late_policy": _late_policy,
+                                                                 "weight": _weight}, path)
         assignments[aid] = AssignmentSettings(**values)
     return Config(root=root, **grading, **release, assignments=assignments, source=path)

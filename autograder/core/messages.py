@@ -37,6 +37,11 @@ RU = {
     "manual_marked": "Оценено преподавателем вручную.",
     "manual_no_answer": "Оценивается вручную: ответ не найден (ячейка ответа не заполнена).",
     "status_graded": "оценено", "status_ungraded": "не оценено", "status_error": "ошибка проверки",
+    # lateness (policy.apply_policy's result["late"])
+    "note_late": "опоздание {days} дн.: −{penalty} ({rule})",
+    "late_mtime": "время сдачи известно лишь как время изменения файла: по нему опоздание {days} дн., "
+                  "штраф не начислен",
+    "late_unknown": "время сдачи неизвестно: опоздание не учтено",
 }
 
 EN = {
@@ -66,6 +71,10 @@ EN = {
     "manual_marked": "Graded by hand by the instructor.",
     "manual_no_answer": "Graded by hand: no answer found (the answer cell was left as released).",
     "status_graded": "graded", "status_ungraded": "ungraded", "status_error": "grading error",
+    "note_late": "late {days} d: −{penalty} ({rule})",
+    "late_mtime": "the submission time is only the file's modification time: {days} day(s) late by it, "
+                  "not charged",
+    "late_unknown": "submission time unknown: lateness not charged",
 }
 
 MESSAGES = {"ru": RU, "en": EN}

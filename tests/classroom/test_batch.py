@@ -18,7 +18,8 @@ import pytest
 
 from autograder import cli
 from autograder.classroom import batch
-from autograder.classroom.policy import LatePolicy, PolicyError, apply_policy, read_overrides
+from autograder.classroom.policy import LatePolicy, PolicyError, apply_policy, late_notes, read_overrides
+from autograder.classroom.results import summary_table, write_gradebook
 from autograder.core import files
 from autograder.core.course import Course
 from autograder.engine import grade
@@ -196,11 +197,46 @@ def test_late_rule(tmp_path, rule, stamp, days, score):
     assert [t["score"] for t in r["tests"]] == [1.0, 0.0, 2.0]  # tests keep their automatic scores
 
 
-def test_late_rule_falls_back_to_mtime(tmp_path):
+def test_a_file_time_is_shown_but_never_charged(tmp_path):
+    """Without a timestamp the time is the notebook's mtime (a copy's, an unpacked download's):
+    the result, the gradebook comment and the printed table say how late it would make the
+    submission, and nothing is charged."""
     r0 = _result(tmp_path)
-    os.utime(r0["notebook"], (1_800_000_000, 1_800_000_000))  # 2027-01-15
+    os.utime(r0["notebook"], (1_800_000_000, 1_800_000_000))  # 2027-01-15: 45 days after the deadline
     r = apply_policy(r0, LatePolicy.parse("2026-12-01T23:59:00+00:00", "zero"))
-    assert r["late"]["source"] == "mtime" and r["score"] == 0.0
+    assert r["late"]["source"] == "mtime" and r["late"]["unverified"] == "mtime"
+    assert (r["late"]["days_by_mtime"], r["late"]["days_late"], r["late"]["penalty"], r["score"]) == (45, 0, 0, 3.0)
+    assert late_notes(r["late"], "en") == ["the submission time is only the file's modification time: "
+                                           "45 day(s) late by it, not charged"]
+    buf = io.StringIO()
+    write_gradebook([r], buf, "en")
+    row = next(csv.DictReader(buf.getvalue().splitlines()))
+    assert (row["days_late"], row["late_penalty"], row["score"]) == ("0", "0", "3")
+    assert "modification time: 45 day(s)" in row["comment"]
+    assert "modification time: 45 day(s)" in summary_table([r], lang="en")
+    on_time = _result(tmp_path)
+    os.utime(on_time["notebook"], (1_700_000_000, 1_700_000_000))  # 2023: no note to make
+    assert late_notes(apply_policy(on_time, LatePolicy.parse("2026-12-01T23:59:00+00:00", "zero"))["late"]) == []
+
+
+def test_a_timestamp_per_notebook_beats_the_folders(tmp_path):
+    """The flat layout <student>/<assignment>.ipynb: each notebook's own <stem>.timestamp.txt;
+    timestamp.txt (nbgrader's, one per folder) only for a notebook without one."""
+    r = _result(tmp_path, "2026-12-09 00:00:00 UTC")            # the folder's: 8 days late
+    folder = Path(r["notebook"]).parent
+    other = dict(r, assignment="a01_more", notebook=str(folder / "a01_more.ipynb"))
+    Path(other["notebook"]).write_text("{}")
+    (folder / "a00_tiny.timestamp.txt").write_text("# moodle: zip entry\n2026-12-01T20:00:00+00:00\n")
+    policy = LatePolicy.parse("2026-12-01T23:59:00+00:00", "per-day:10")
+    mine, theirs = apply_policy(r, policy), apply_policy(other, policy)
+    assert (mine["late"]["days_late"], mine["late"]["source"], mine["late"]["note"]) == \
+        (0, "a00_tiny.timestamp.txt", "moodle: zip entry")
+    assert (theirs["late"]["days_late"], theirs["late"]["source"]) == (8, "timestamp.txt")
+    (folder / "a00_tiny.timestamp.txt").write_text("unknown\n# canvas: LATE\n")  # the LMS gave no time
+    unknown = apply_policy(r, policy)
+    assert unknown["late"]["unverified"] == "unknown" and unknown["score"] == 3.0
+    assert late_notes(unknown["late"], "en") == ["submission time unknown: lateness not charged", "canvas: LATE"]
+    assert not {f.name for f in batch.neighbours(Path(r["notebook"]))} & {"a00_tiny.timestamp.txt", "timestamp.txt"}
 
 
 def test_bad_policy_inputs():

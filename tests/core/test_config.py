@@ -223,3 +223,62 @@ def test_the_example_course_file_keeps_the_quickstart_defaults():
     for key in ("jobs", "sandbox", "lang", "data", "deadline", "late_policy", "overrides", "roster",
                 "[assignments.", "bundle_url"):
         assert key in text, key
+
+
+# ---- date-times without seconds, released assignments, weights ----------------------------------
+
+def test_minutes_only_date_times_are_read_as_written(course_root):
+    """`deadline = 2026-10-01T23:59` is not TOML 1.0 (it needs seconds): read as the text it means."""
+    write(course_root, "[grading]\ndeadline = 2026-12-01T23:59   # minutes only\n"
+                       "[assignments.a01_one]\ndeadline = 2026-10-01 23:59+03:00\n"
+                       "[assignments.a02_two]\ndeadline = \"2026-10-02T10:00\"\n")
+    cfg = load(course_root)
+    assert cfg.deadline == "2026-12-01T23:59"
+    assert cfg.assignments["a01_one"].deadline == "2026-10-01 23:59+03:00"
+    rules = cfg.late_rules()
+    assert rules.get("a01_one").deadline.utcoffset().total_seconds() == 3 * 3600
+    assert (rules.get("a01_one").deadline.hour, rules.get("a02_two").deadline.hour) == (23, 10)
+
+
+@pytest.mark.parametrize("text", ["[grading]\ndeadline = 2026-12-01T23:5\n",
+                                  "[grading]\ndeadline = 2026-13-01T23:59:00\n"])
+def test_an_unreadable_date_says_how_to_write_one(course_root, text):
+    write(course_root, text)
+    with pytest.raises(ConfigError) as info:
+        load(course_root)
+    message = str(info.value)
+    assert "not valid TOML" in message and "(2026-12-01T23:59:00)" in message and '"2026-12-01T23:59"' in message
+    assert "\n" not in message
+
+
+def test_the_shipped_course_file_and_the_readme_examples_are_valid(tmp_path):
+    """The repository's autograder.toml, and the README's example with its comments removed."""
+    assert load(ROOT).source == ROOT / "autograder.toml"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### The course file", 1)[1].split("| key |", 1)[0]
+    block = "\n".join(line[4:] for line in example.splitlines() if line.startswith("    "))
+    root = tmp_path / "course"
+    (root / "tests" / "grading").mkdir(parents=True)
+    for aid in ("a01_neurons", "a02_backprop"):
+        (root / "tests" / "grading" / f"{aid}.py").write_text(RUBRIC, encoding="utf-8")
+    (root / "autograder.toml").write_text(block, encoding="utf-8")
+    import tomllib
+
+    tomllib.loads(block)  # valid TOML 1.0 as written, not only through the lenient reader
+    cfg = load(root)
+    assert cfg.deadline and cfg.assignments["a01_neurons"].deadline and cfg.released
+
+
+def test_released_and_weights(course_root):
+    write(course_root, "[grading]\nreleased = ['a01_one']\n[assignments.a01_one]\nweight = 30\n"
+                       "[assignments.a02_two]\nweight = 0.5\n")
+    cfg = load(course_root)
+    assert cfg.released == ("a01_one",) and cfg.weights() == {"a01_one": 30.0, "a02_two": 0.5}
+    assert load(course_root.parent / "nowhere").released is None
+    for text, words in [("[grading]\nreleased = ['a09_nope']\n", "grading.released: no such assignment 'a09_nope'"),
+                        ("[grading]\nreleased = 'a01_one'\n", "grading.released: expected a list"),
+                        ("[assignments.a01_one]\nweight = -1\n", "assignments.a01_one.weight: expected a number"),
+                        ("[assignments.a01_one]\nweight = 'x'\n", "assignments.a01_one.weight: expected a number")]:
+        write(course_root, text)
+        with pytest.raises(ConfigError, match=words.replace(".", r"\.").replace("(", r"\(")):
+            load(course_root)
